@@ -1,0 +1,55 @@
+# DrumSampler — the two commands are `make run` and `make test`; everything else is what they use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DATA_DIR ?= $(CURDIR)/data
+# Folder `make run` works on: by default the Hydrogen drum kits of Debian's hydrogen-data package.
+LIBRARY ?= /usr/share/hydrogen/data/drumkits
+RUN_DEBIAN_PACKAGES := hydrogen-data
+TEST_DEBIAN_PACKAGES :=
+
+.PHONY: help install run test lint pytest wheel bench clean
+
+help:
+	@echo "make run     install what is missing, then extract features of LIBRARY=$(LIBRARY) into DATA_DIR=$(DATA_DIR)"
+	@echo "make test    install what is missing, then run ruff and every test"
+	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
+	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is needed (PYTHON=$(PYTHON))" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { tools/install_debian.sh python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade "pip>=25.1"
+
+# Re-installs only when a pyproject.toml changed.
+$(VENV)/.installed: $(PY) pyproject.toml drumsamp_models/pyproject.toml
+	$(BIN)/pip install -q -e drumsamp_models --group dev
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@tools/install_debian.sh $(RUN_DEBIAN_PACKAGES)
+	$(BIN)/drumsamp features "$(LIBRARY)" --out "$(DATA_DIR)/features"
+
+lint: install
+	$(BIN)/ruff check .
+
+pytest: install
+	@[ -z "$(TEST_DEBIAN_PACKAGES)" ] || tools/install_debian.sh $(TEST_DEBIAN_PACKAGES)
+	$(PY) -m pytest; code=$$?; if [ $$code -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$code
+
+test: lint pytest
+
+wheel: install
+	$(PY) -m build --wheel --no-isolation --outdir dist drumsamp_models
+
+bench: install
+	$(PY) bench/features.py
+
+clean:
+	rm -rf dist build .pytest_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Feature-extraction throughput: decode + MusiCNN mel, decode + CMVN-MFCC, on generated one-shots.
+
+Prints files/s and peak RSS for N one-shots (0.2-2 s, 44.1 kHz 16-bit WAV), in this process
+(one core) and with 2 worker processes through the batch writer. Run: ``make bench`` or
+``.venv/bin/python bench/features.py [--files 1000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from drumsamp_models.batches import CLASSIFICATION, RECOMMENDATION, write_batches
+
+from drumsamp_models import audio, features
+
+
+def make_one_shots(folder: Path, n: int, seed: int = 0) -> list[str]:
+    """N different decaying one-shots (sine sweeps + noise), 0.2-2 s long."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        seconds = rng.uniform(0.2, 2.0)
+        t = np.arange(int(seconds * 44100)) / 44100
+        f0 = rng.uniform(40, 400)
+        tone = np.sin(2 * np.pi * np.cumsum(f0 * (1 + 2 * np.exp(-t * 40))) / 44100)
+        y = (rng.uniform(0, 1) * tone + rng.uniform(0, 1) * rng.standard_normal(t.size)) * np.exp(
+            -t * rng.uniform(3, 30)
+        )
+        y = 0.9 * y / np.max(np.abs(y))
+        path = folder / f"shot_{i:05d}.wav"
+        sf.write(path, y.astype(np.float32), 44100, subtype="PCM_16")
+        paths.append(str(path))
+    return paths
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def timed(label: str, n: int, fn) -> None:
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    print(f"| {label:<48} | {n / elapsed:8.0f} | {elapsed:7.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = make_one_shots(folder / "lib", args.files)
+        # Warm-up: librosa's numba functions compile (and cache) on first use.
+        features.musicnn_patches(audio.load(files[0], 16000))
+        features.cmvn_mfcc(audio.load(files[0], 22050))
+        total_s = sum(sf.info(f).duration for f in files)
+        print(f"{len(files)} one-shots, {total_s:.0f} s of audio, cpus={os.cpu_count()}")
+        print("| what | files/s | seconds |")
+        print("|---|---:|---:|")
+        timed(
+            "decode + mel patches (1 process)",
+            len(files),
+            lambda: [features.musicnn_patches(audio.load(f, 16000)) for f in files],
+        )
+        timed(
+            "decode + CMVN-MFCC (1 process)",
+            len(files),
+            lambda: [features.cmvn_mfcc(audio.load(f, 22050)) for f in files],
+        )
+        timed(
+            "decode + both (1 process)",
+            len(files),
+            lambda: [
+                (features.musicnn_patches(audio.load(f, 16000)), features.cmvn_mfcc(audio.load(f, 22050)))
+                for f in files
+            ],
+        )
+        for jobs in (1, 2):
+            timed(
+                f"classification batches to .npz (n_jobs={jobs})",
+                len(files),
+                lambda jobs=jobs: write_batches(CLASSIFICATION, files, folder / f"c{jobs}", n_jobs=jobs),
+            )
+            timed(
+                f"recommendation batches to .npz (n_jobs={jobs})",
+                len(files),
+                lambda jobs=jobs: write_batches(RECOMMENDATION, files, folder / f"r{jobs}", n_jobs=jobs),
+            )
+        print(f"peak RSS: this process {peak_rss_mb():.0f} MB, largest worker {peak_rss_mb(True):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The ``drumsamp`` command line: feature extraction (and, once trained, tagging) of a folder."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .batches import CLASSIFICATION, RECOMMENDATION, write_batches
+
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"})
+
+
+def find_audio(paths: Sequence[str | Path]) -> list[str]:
+    """Audio files named directly, or found recursively in the folders given, sorted."""
+    found: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            found.append(str(p))
+    return found
+
+
+def _features(args: argparse.Namespace) -> int:
+    files = find_audio(args.paths)
+    if not files:
+        print(
+            f"error: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under {' '.join(args.paths)}", file=sys.stderr
+        )
+        return 2
+    kinds = [CLASSIFICATION, RECOMMENDATION] if args.kind == "both" else [args.kind]
+    failed_total = 0
+    for kind in kinds:
+        out = Path(args.out) / f"{kind}_batches"
+        with tqdm(total=len(files), desc=kind, unit="file", disable=args.quiet) as bar:
+            report = write_batches(
+                kind,
+                files,
+                out,
+                n_jobs=args.jobs,
+                progress=lambda done, total, path: bar.update(1),
+                max_duration=args.max_duration,
+            )
+        print(f"{kind}: {len(report.written)} feature files in {out}, {len(report.failed)} skipped")
+        for path, reason in report.failed.items():
+            print(f"  skipped {path}: {reason}")
+        failed_total += len(report.failed)
+    return 1 if failed_total and args.strict else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``drumsamp``."""
+    parser = argparse.ArgumentParser(prog="drumsamp", description="DrumSampler models on a folder of sounds.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    feat = sub.add_parser("features", help="write MusiCNN mel patches and/or CMVN-MFCC, one .npz per audio file")
+    feat.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
+    feat.add_argument(
+        "--out", required=True, help="output folder (gets classification_batches/, recommendation_batches/)"
+    )
+    feat.add_argument("--kind", choices=[CLASSIFICATION, RECOMMENDATION, "both"], default="both")
+    feat.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    feat.add_argument("--max-duration", type=float, default=60.0, help="skip files longer than this many seconds")
+    feat.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")
+    feat.add_argument("--quiet", action="store_true", help="no progress bar")
+    feat.set_defaults(func=_features)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``drumsamp`` command."""
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Pre-processing, under the names of the original design (``save_*_batches_to_disk``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from .batches import (
+    CLASSIFICATION,
+    RECOMMENDATION,
+    Batch,
+    BatchReport,
+    ProgressCallback,
+    feature_file_name,
+    load_batch,
+    write_batches,
+)
+
+__all__ = [
+    "Batch",
+    "BatchReport",
+    "feature_file_name",
+    "load_batch",
+    "save_classification_batches_to_disk",
+    "save_recommendation_batches_to_disk",
+]
+
+
+def save_classification_batches_to_disk(
+    audio_files: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    n_jobs: int = 1,
+    **load_kw: object,
+) -> BatchReport:
+    """Write the MusiCNN mel patches of each audio file to ``out_dir``, one ``.npz`` per file.
+
+    Returns a :class:`BatchReport`: ``written`` maps each audio path to its ``.npz``, ``failed``
+    maps each file that could not be decoded to the reason (those files are skipped).
+    """
+    return write_batches(CLASSIFICATION, audio_files, out_dir, progress=progress, n_jobs=n_jobs, **load_kw)
+
+
+def save_recommendation_batches_to_disk(
+    audio_files: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    n_jobs: int = 1,
+    **load_kw: object,
+) -> BatchReport:
+    """Write the CMVN-MFCC of each audio file to ``out_dir``, one ``.npz`` per file (see the classification twin)."""
+    return write_batches(RECOMMENDATION, audio_files, out_dir, progress=progress, n_jobs=n_jobs, **load_kw)
