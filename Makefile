@@ -12,13 +12,19 @@ LIBRARY ?= /usr/share/hydrogen/data/drumkits
 RUN_DEBIAN_PACKAGES := hydrogen-data
 TEST_DEBIAN_PACKAGES :=
 
-.PHONY: help install run test lint pytest wheel bench clean
+DATASET_DIR ?= $(CURDIR)/data/dataset
+HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
+
+.PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger
 
 help:
 	@echo "make run     install what is missing, then extract features of LIBRARY=$(LIBRARY) into DATA_DIR=$(DATA_DIR)"
 	@echo "make test    install what is missing, then run ruff and every test"
 	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
 	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
+	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
+	@echo "make train-tagger     train the tagger head on it (writes $(HEAD))"
+	@echo "make evaluate-tagger  evaluate the shipped head on the kit-disjoint test split"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is needed (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -49,7 +55,18 @@ wheel: install
 	$(PY) -m build --wheel --no-isolation --outdir dist drumsamp_models
 
 bench: install
-	$(PY) bench/features.py
+	$(PY) -m bench.features
+	$(PY) -m bench.tagger
+
+dataset: install
+	tools/install_debian.sh $$(cat tools/dataset_packages.txt)
+	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"
+
+train-tagger: dataset
+	$(PY) -m tools.train_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --out $(HEAD)
+
+evaluate-tagger: dataset
+	$(PY) -m tools.evaluate_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split test
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache

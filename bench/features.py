@@ -2,48 +2,22 @@
 
 Prints files/s and peak RSS for N one-shots (0.2-2 s, 44.1 kHz 16-bit WAV), in this process
 (one core) and with 2 worker processes through the batch writer. Run: ``make bench`` or
-``.venv/bin/python bench/features.py [--files 1000]``.
+``.venv/bin/python -m bench.features [--files 1000]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
-from drumsamp_models.batches import CLASSIFICATION, RECOMMENDATION, write_batches
 
+from bench.common import make_one_shots, peak_rss_mb
 from drumsamp_models import audio, features
-
-
-def make_one_shots(folder: Path, n: int, seed: int = 0) -> list[str]:
-    """N different decaying one-shots (sine sweeps + noise), 0.2-2 s long."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        seconds = rng.uniform(0.2, 2.0)
-        t = np.arange(int(seconds * 44100)) / 44100
-        f0 = rng.uniform(40, 400)
-        tone = np.sin(2 * np.pi * np.cumsum(f0 * (1 + 2 * np.exp(-t * 40))) / 44100)
-        y = (rng.uniform(0, 1) * tone + rng.uniform(0, 1) * rng.standard_normal(t.size)) * np.exp(
-            -t * rng.uniform(3, 30)
-        )
-        y = 0.9 * y / np.max(np.abs(y))
-        path = folder / f"shot_{i:05d}.wav"
-        sf.write(path, y.astype(np.float32), 44100, subtype="PCM_16")
-        paths.append(str(path))
-    return paths
-
-
-def peak_rss_mb(children: bool = False) -> float:
-    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-    return resource.getrusage(who).ru_maxrss / 1024
+from drumsamp_models.batches import CLASSIFICATION, RECOMMENDATION, write_batches
 
 
 def timed(label: str, n: int, fn) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from drumsamp_models import audio
 from drumsamp_models.errors import (
     AudioError,
     AudioTooLongError,
@@ -16,8 +18,6 @@ from drumsamp_models.errors import (
     TooManyChannelsError,
     UnreadableAudioError,
 )
-
-from drumsamp_models import audio
 from tests.audio_factory import FORMATS, kick, noise_burst, tone, write
 
 

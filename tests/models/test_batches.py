@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from drumsamp_models.batches import load_batch
-from drumsamp_models.errors import FeatureFileError
 
 from drumsamp_models import features, utils
+from drumsamp_models.batches import load_batch
+from drumsamp_models.errors import FeatureFileError
 from tests.audio_factory import kick, noise_burst, write
 
 
@@ -24,8 +24,9 @@ def test_design_listing_1_preprocessing_runs_as_written(library: list[Path], mon
     classification_files = Path("./classification_batches").glob("**/*.npz")
     classification_files = [str(f) for f in classification_files]
     assert len(classification_files) == len(library)
-    sources = {load_batch(f).source_path for f in classification_files}
-    assert sources == {str(p.resolve()) for p in library}
+    batches = [load_batch(f) for f in classification_files]
+    assert {b.source_path for b in batches} == set(audio_files)  # exactly as given
+    assert {b.source_abspath for b in batches} == {str(p.resolve()) for p in library}
 
 
 def test_classification_file_holds_the_patches(library: list[Path], tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_classification_file_holds_the_patches(library: list[Path], tmp_path: Pa
     assert not report.failed
     for src, npz in report.written.items():
         batch = load_batch(npz, "classification")
-        assert batch.source_path == os.path.abspath(src)
+        assert batch.source_path == src and batch.source_abspath == os.path.abspath(src)
         from drumsamp_models.audio import load
 
         expected = features.musicnn_patches(load(src, 16000))

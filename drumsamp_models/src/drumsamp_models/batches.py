@@ -56,11 +56,16 @@ class BatchReport:
 
 @dataclass(frozen=True)
 class Batch:
-    """One feature file read back: its kind, the audio file it came from, and the feature array."""
+    """One feature file read back: its kind, the audio file it came from, and the feature array.
+
+    ``source_path`` is the audio path exactly as given to the batch writer, ``source_abspath`` its
+    absolute form.
+    """
 
     path: str
     kind: str
     source_path: str
+    source_abspath: str
     data: np.ndarray
 
 
@@ -87,7 +92,7 @@ def recommendation_features(path: str, **load_kw: object) -> np.ndarray:
 _COMPUTE = {CLASSIFICATION: classification_features, RECOMMENDATION: recommendation_features}
 
 
-def _save_npz(target: Path, kind: str, source: str, data: np.ndarray) -> None:
+def _save_npz(target: Path, kind: str, source: str, abspath: str, data: np.ndarray) -> None:
     """Write the feature file through a temporary file and rename: never a half-written ``.npz``."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=target.parent)
     try:
@@ -97,6 +102,7 @@ def _save_npz(target: Path, kind: str, source: str, data: np.ndarray) -> None:
                 **{_DATA_KEY[kind]: data},
                 kind=np.array(kind),
                 source_path=np.array(source),
+                source_abspath=np.array(abspath),
                 format_version=np.array(FORMAT_VERSION),
             )
         os.replace(tmp, target)
@@ -113,7 +119,7 @@ def _process_one(
     try:
         data = _COMPUTE[kind](source, **load_kw)
         target = Path(out_dir) / feature_file_name(source)
-        _save_npz(target, kind, os.path.abspath(source), data)
+        _save_npz(target, kind, source, os.path.abspath(source), data)
         return source, str(target), None
     except AudioError as exc:
         return source, None, exc.reason
@@ -182,7 +188,7 @@ def load_batch(path: str | os.PathLike[str], kind: str | None = None) -> Batch:
             found = str(npz["kind"])
             if kind is not None and found != kind:
                 raise FeatureFileError(p, f"holds {found} features, {kind} features expected")
-            return Batch(p, found, str(npz["source_path"]), npz[_DATA_KEY[found]])
+            return Batch(p, found, str(npz["source_path"]), str(npz["source_abspath"]), npz[_DATA_KEY[found]])
     except FeatureFileError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:

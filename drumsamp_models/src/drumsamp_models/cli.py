@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +55,30 @@ def _features(args: argparse.Namespace) -> int:
     return 1 if failed_total and args.strict else 0
 
 
+def _tag(args: argparse.Namespace) -> int:
+    from .tagger import Tagger
+
+    files = find_audio(args.paths)
+    if not files:
+        print(f"error: no audio files under {' '.join(args.paths)}", file=sys.stderr)
+        return 2
+    kwargs = {} if args.threshold is None else {"unknown_threshold": args.threshold}
+    tagger = Tagger(batch_size=args.batch_size, **kwargs)
+    with tqdm(total=len(files), desc="tagging", unit="file", disable=args.quiet or args.json) as bar:
+        report = tagger.predict(files, progress=lambda done, total, path: bar.update(1))
+    if args.json:
+        print(json.dumps({"results": {p: r.as_dict() for p, r in report.results.items()}, "failed": report.failed}))
+    else:
+        for path, result in report.results.items():
+            best = max(result.likelihoods.values())
+            print(f"{result.tag:<9} {best:5.2f}  {path}")
+        for path, reason in report.failed.items():
+            print(f"skipped {path}: {reason}")
+        counts = Counter(r.tag for r in report.results.values())
+        print(", ".join(f"{tag}: {n}" for tag, n in counts.most_common()) + f"; {len(report.failed)} skipped")
+    return 1 if report.failed and args.strict else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``drumsamp``."""
     parser = argparse.ArgumentParser(prog="drumsamp", description="DrumSampler models on a folder of sounds.")
@@ -68,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     feat.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")
     feat.add_argument("--quiet", action="store_true", help="no progress bar")
     feat.set_defaults(func=_features)
+    tag = sub.add_parser("tag", help="tag drum sounds: Kick, Snare, Cymbal, Tom, Drumloop or Unknown")
+    tag.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
+    tag.add_argument("--threshold", type=float, help="Unknown threshold (default: the calibrated one)")
+    tag.add_argument("--batch-size", type=int, default=8, help="patches per network call (memory bound)")
+    tag.add_argument("--json", action="store_true", help="print one JSON document")
+    tag.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")
+    tag.add_argument("--quiet", action="store_true", help="no progress bar")
+    tag.set_defaults(func=_tag)
     return parser
 
 

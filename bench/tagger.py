@@ -1,0 +1,52 @@
+"""End-to-end tagging throughput (decode + mel + MusiCNN + head) and peak memory.
+
+One-shots (0.2-2 s) and 6 s drum loops, generated; the shipped head and the default batch size.
+Run: ``.venv/bin/python -m bench.tagger [--files 500] [--loops 100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import make_loops, make_one_shots, peak_rss_mb
+from drumsamp_models.tagger import Tagger
+
+
+def run(tagger: Tagger, files: list[str], label: str) -> None:
+    rss_marks: list[str] = []
+
+    def progress(done: int, total: int | None, path: str) -> None:
+        if done in (len(files) // 5, len(files)):
+            rss_marks.append(f"{done}: {peak_rss_mb():.0f} MB")
+
+    start = time.perf_counter()
+    report = tagger.predict(files, progress=progress)
+    elapsed = time.perf_counter() - start
+    assert not report.failed, report.failed
+    print(f"| {label} | {len(files)} | {len(files) / elapsed:.1f} | {elapsed:.1f} | {', '.join(rss_marks)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--loops", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        shots = make_one_shots(Path(tmp) / "shots", args.files)
+        loops = make_loops(Path(tmp) / "loops", args.loops)
+        tagger = Tagger()
+        tagger.predict(shots[:4])  # warm-up: builds the network, compiles the graph
+        print(f"cpus={os.cpu_count()}, batch size {tagger.batch_size}, trim_silence={tagger.embedder.trim_silence}")
+        print("| what | files | files/s | seconds | peak RSS after n files |")
+        print("|---|---:|---:|---:|---|")
+        run(tagger, shots, "one-shots 0.2-2 s")
+        run(tagger, loops, "loops 6 s")
+        print(f"peak RSS of the whole run: {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""The Drumsample Tagger: frozen MusiCNN (MTT) → 200-d embedding → Dropout → Dense(200) → Dense(5).
+
+Classes are Kick, Snare, Cymbal, Tom and Drumloop; a sound whose highest class likelihood stays below
+``unknown_threshold`` is tagged ``Unknown``. Sounds longer than one 3 s patch are cut into successive
+patches and the class likelihoods are averaged over the patches.
+
+The head's weights ship inside the package (``weights/tagger_head.npz``) and run in NumPy; only the
+MusiCNN base needs TensorFlow, and it is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import audio, features
+from .batches import CLASSIFICATION, load_batch
+from .errors import AudioError
+
+__all__ = [
+    "CLASSES",
+    "DEFAULT_UNKNOWN_THRESHOLD",
+    "UNKNOWN",
+    "Head",
+    "MusicnnEmbedder",
+    "TagResult",
+    "Tagger",
+    "TaggingReport",
+    "predict_tags_on_computed_mels",
+]
+
+CLASSES: tuple[str, ...] = ("Kick", "Snare", "Cymbal", "Tom", "Drumloop")
+UNKNOWN = "Unknown"
+DEFAULT_UNKNOWN_THRESHOLD = 0.6
+"""The design's threshold, used when a head carries no calibrated one."""
+HEAD_FILE = "tagger_head.npz"
+DEFAULT_BATCH_SIZE = 8
+"""Patches per forward pass of MusiCNN: memory stays around 1 GB whatever the number of files."""
+EMBEDDING_DIM = 200
+TRIM_STEP = 16
+"""With silence trimming, patch lengths are rounded up to a multiple of this many frames (~0.26 s)."""
+TRIM_MIN_FRAMES = 32
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The trained classification head, as plain arrays: Dense(200, ReLU) then Dense(n classes, softmax).
+
+    (The Dropout layer between the embedding and the first Dense layer only acts during training.)
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    classes: tuple[str, ...] = CLASSES
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def likelihoods(self, embeddings: np.ndarray) -> np.ndarray:
+        """Class likelihoods (n, classes) for 200-d embeddings (n, 200)."""
+        h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
+        return _softmax(h @ self.w2 + self.b2)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the head to an ``.npz`` (arrays plus JSON metadata)."""
+        np.savez(
+            path,
+            w1=self.w1,
+            b1=self.b1,
+            w2=self.w2,
+            b2=self.b2,
+            classes=np.array(self.classes),
+            meta=np.array(json.dumps(self.meta, sort_keys=True)),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Head:
+        """Read a head written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as npz:
+            return cls(
+                w1=npz["w1"].astype(np.float32),
+                b1=npz["b1"].astype(np.float32),
+                w2=npz["w2"].astype(np.float32),
+                b2=npz["b2"].astype(np.float32),
+                classes=tuple(str(c) for c in npz["classes"]),
+                meta=json.loads(str(npz["meta"])),
+            )
+
+    @classmethod
+    def shipped(cls) -> Head:
+        """The head trained by the project and shipped in the wheel."""
+        ref = resources.files("drumsamp_models").joinpath("weights", HEAD_FILE)
+        if not ref.is_file():
+            raise FileNotFoundError(
+                f"no trained tagger head in the package ({ref}); train one with tools/train_tagger.py"
+            )
+        with resources.as_file(ref) as path:
+            return cls.load(path)
+
+
+def silence_trimmed_length(patch: np.ndarray, step: int = TRIM_STEP, minimum: int = TRIM_MIN_FRAMES) -> int:
+    """Frames of a patch worth computing: up to its last non-silent frame, rounded up to ``step``.
+
+    Zero-padding (and digital silence) is exactly 0 in MusiCNN's log-mel, so a padded one-shot's
+    trailing zero frames are found exactly.
+    """
+    active = np.flatnonzero(np.any(patch != 0.0, axis=1))
+    last = int(active[-1]) + 1 if active.size else 0
+    return int(min(len(patch), max(minimum, -(-last // step) * step)))
+
+
+class MusicnnEmbedder:
+    """The frozen MusiCNN base as a feature extractor: patches (n, frames, 96) → embeddings (n, 200).
+
+    With ``trim_silence`` the trailing silence of a patch (a short one-shot's zero-padding) is left
+    out of the computation: the network pools over time, so it accepts any length, and a 0.5 s kick
+    then costs a third of a 3 s patch. The head must have been trained the same way (its metadata
+    says so). The network is built once per process (thread-safe) and called in small batches.
+    """
+
+    _lock = threading.Lock()
+    _fn: Any = None
+
+    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, trim_silence: bool = False) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self.trim_silence = trim_silence
+
+    @classmethod
+    def _network(cls) -> Any:
+        """A compiled function (batch, frames, 96) → (batch, 200), shared by every embedder."""
+        with cls._lock:
+            if cls._fn is None:
+                import tensorflow as tf
+
+                from .musicnn import load_musicnn
+
+                model = load_musicnn(None)
+
+                @tf.function(input_signature=[tf.TensorSpec((None, None, features.MUSICNN_N_MELS), tf.float32)])
+                def embed(x: Any) -> Any:
+                    return model(x, training=False)["embedding"]
+
+                cls._fn = embed
+            return cls._fn
+
+    def __call__(self, patches: np.ndarray) -> np.ndarray:
+        """200-d embedding of every patch."""
+        patches = np.asarray(patches, dtype=np.float32)
+        if patches.ndim != 3 or patches.shape[2] != features.MUSICNN_N_MELS or patches.shape[1] < 1:
+            raise ValueError(f"expected patches of shape (n, frames, 96), got {patches.shape}")
+        out = np.zeros((len(patches), EMBEDDING_DIM), dtype=np.float32)
+        if not len(patches):
+            return out
+        lengths = (
+            np.array([silence_trimmed_length(p) for p in patches])
+            if self.trim_silence
+            else np.full(len(patches), patches.shape[1])
+        )
+        fn = self._network()
+        for length in np.unique(lengths):
+            index = np.flatnonzero(lengths == length)
+            for i in range(0, len(index), self.batch_size):
+                chunk = index[i : i + self.batch_size]
+                out[chunk] = np.asarray(fn(patches[chunk, :length]))
+        return out
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """The tag of one sound, its class likelihoods (averaged over patches) and its 200-d embedding."""
+
+    path: str
+    tag: str
+    likelihoods: dict[str, float]
+    embedding: np.ndarray
+    n_patches: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: ``{"tag": ..., "likelihoods": {class: float}, "n_patches": n}``."""
+        return {"tag": self.tag, "likelihoods": dict(self.likelihoods), "n_patches": self.n_patches}
+
+
+@dataclass
+class TaggingReport:
+    """Outcome of tagging many files: ``results`` per audio path, ``failed`` audio path → reason."""
+
+    results: dict[str, TagResult] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class Tagger:
+    """Tag drum sounds: ``Tagger().predict(paths)``.
+
+    Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by
+    default the threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6),
+    ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
+    head), ``max_duration`` (longest accepted file, seconds).
+    """
+
+    def __init__(
+        self,
+        unknown_threshold: float | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        head: Head | None = None,
+        max_duration: float | None = audio.DEFAULT_MAX_DURATION,
+    ) -> None:
+        self.head = head if head is not None else Head.shipped()
+        if unknown_threshold is None:
+            unknown_threshold = float(self.head.meta.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
+        if not 0.0 <= unknown_threshold <= 1.0:
+            raise ValueError("unknown_threshold must lie in [0, 1]")
+        self.unknown_threshold = unknown_threshold
+        self.batch_size = batch_size
+        self.max_duration = max_duration
+        self.embedder = MusicnnEmbedder(batch_size, trim_silence=bool(self.head.meta.get("trim_silence", False)))
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The head's classes, in the order of the likelihoods."""
+        return self.head.classes
+
+    def tag_of(self, likelihoods: np.ndarray, unknown_threshold: float | None = None) -> str:
+        """The arg-max class, or ``Unknown`` when no likelihood reaches the threshold (default: the tagger's)."""
+        threshold = self.unknown_threshold if unknown_threshold is None else unknown_threshold
+        best = int(np.argmax(likelihoods))
+        return self.classes[best] if likelihoods[best] >= threshold else UNKNOWN
+
+    def _result(self, path: str, patch_embeddings: np.ndarray) -> TagResult:
+        mean = self.head.likelihoods(patch_embeddings).mean(axis=0)
+        return TagResult(
+            path=path,
+            tag=self.tag_of(mean),
+            likelihoods={c: float(v) for c, v in zip(self.classes, mean, strict=True)},
+            embedding=patch_embeddings.mean(axis=0),
+            n_patches=len(patch_embeddings),
+        )
+
+    def _batched(self, items: Iterable[tuple[str, np.ndarray]]) -> Iterator[TagResult]:
+        """Run patches of several files through MusiCNN together, ``batch_size`` patches at a time."""
+        pending: list[tuple[str, np.ndarray]] = []
+        count = 0
+
+        def flush() -> Iterator[TagResult]:
+            emb = self.embedder(np.concatenate([p for _, p in pending]))
+            start = 0
+            for key, patches in pending:
+                yield self._result(key, emb[start : start + len(patches)])
+                start += len(patches)
+            pending.clear()
+
+        for key, patches in items:
+            pending.append((key, patches))
+            count += len(patches)
+            if count >= self.batch_size:
+                yield from flush()
+                count = 0
+        if pending:
+            yield from flush()
+
+    def predict_features(self, patches: Iterable[np.ndarray], names: Sequence[str] | None = None) -> list[TagResult]:
+        """Tag pre-computed mel patches, one (n, 187, 96) array per sound."""
+        arrays = list(patches)
+        keys = list(names) if names is not None else [str(i) for i in range(len(arrays))]
+        if len(keys) != len(arrays):
+            raise ValueError("names and patches differ in length")
+        return list(self._batched(zip(keys, arrays, strict=True)))
+
+    def predict(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        progress: Callable[[int, int | None, str], None] | None = None,
+    ) -> TaggingReport:
+        """Decode, analyse and tag audio files; files that cannot be decoded are reported and skipped."""
+        report = TaggingReport()
+        total = len(paths) if hasattr(paths, "__len__") else None  # type: ignore[arg-type]
+        done = 0
+
+        def decoded() -> Iterator[tuple[str, np.ndarray]]:
+            nonlocal done
+            for raw in paths:
+                path = os.fspath(raw)
+                try:
+                    y = audio.load(path, features.MUSICNN_SR, max_duration=self.max_duration)
+                except AudioError as exc:
+                    report.failed[path] = exc.reason
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, path)
+                    continue
+                yield path, features.musicnn_patches(y)
+
+        for result in self._batched(decoded()):
+            report.results[result.path] = result
+            done += 1
+            if progress is not None:
+                progress(done, total, result.path)
+        return report
+
+    def predict_file(self, path: str | os.PathLike[str]) -> TagResult:
+        """Tag one file; raises the :class:`~drumsamp_models.errors.AudioError` of a bad file."""
+        y = audio.load(path, features.MUSICNN_SR, max_duration=self.max_duration)
+        return self._result(os.fspath(path), self.embedder(features.musicnn_patches(y)))
+
+
+_shared: dict[int, Tagger] = {}
+
+
+def predict_tags_on_computed_mels(
+    npz_files: Iterable[str | os.PathLike[str]],
+    unknown_threshold: float | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> dict[str, dict[str, Any]]:
+    """The design's call: tag the sounds whose mel patches ``utils.save_classification_batches_to_disk`` wrote.
+
+    Returns ``{audio path as given to the batch writer: {"tag": str, "likelihoods": {class: float},
+    "n_patches": int}}`` in the order of ``npz_files``. ``unknown_threshold`` defaults to the threshold
+    calibrated with the shipped head (the design's 0.6 when the head has none). A file that is not a classification feature
+    file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
+    """
+    tagger = _shared.get(batch_size)
+    if tagger is None:
+        tagger = _shared[batch_size] = Tagger(batch_size=batch_size)
+    batches = (load_batch(f, CLASSIFICATION) for f in npz_files)
+    out: dict[str, dict[str, Any]] = {}
+    for result in tagger._batched((b.source_path, b.data) for b in batches):
+        entry = result.as_dict()
+        entry["tag"] = tagger.tag_of(np.array([result.likelihoods[c] for c in tagger.classes]), unknown_threshold)
+        out[result.path] = entry
+    return out
+
+
+def default_head_path() -> Path:
+    """Where the shipped head lives in a source checkout (the training CLI writes it there)."""
+    return Path(__file__).resolve().parent / "weights" / HEAD_FILE

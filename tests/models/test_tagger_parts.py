@@ -1,0 +1,175 @@
+"""The tagger's parts that need no trained head: head arithmetic, silence trimming, training helpers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumsamp_models import features
+from drumsamp_models.tagger import UNKNOWN, Head, MusicnnEmbedder, Tagger, silence_trimmed_length
+from drumsamp_models.training import augment, calibrate_unknown_threshold, class_weights, fit_head, soft_targets
+from tests.audio_factory import kick, noise_burst, tone, write
+
+
+def random_head(seed: int = 0, **meta: object) -> Head:
+    rng = np.random.default_rng(seed)
+    return Head(
+        rng.normal(0, 0.1, (200, 200)).astype(np.float32),
+        np.zeros(200, np.float32),
+        rng.normal(0, 0.1, (200, 5)).astype(np.float32),
+        np.zeros(5, np.float32),
+        meta=dict(meta),
+    )
+
+
+def test_head_round_trip_and_softmax(tmp_path: Path) -> None:
+    head = random_head(unknown_threshold=0.55)
+    head.save(tmp_path / "h.npz")
+    again = Head.load(tmp_path / "h.npz")
+    x = np.random.default_rng(1).normal(size=(7, 200)).astype(np.float32)
+    np.testing.assert_allclose(again.likelihoods(x), head.likelihoods(x), rtol=1e-6)
+    np.testing.assert_allclose(head.likelihoods(x).sum(axis=1), 1, rtol=1e-5)
+    assert again.meta == {"unknown_threshold": 0.55} and again.classes == head.classes
+
+
+def test_head_matches_keras_dense_layers() -> None:
+    import keras
+
+    head = random_head(3)
+    model = keras.Sequential(
+        [keras.Input((200,)), keras.layers.Dense(200, activation="relu"), keras.layers.Dense(5, activation="softmax")]
+    )
+    model.layers[0].set_weights([head.w1, head.b1])
+    model.layers[1].set_weights([head.w2, head.b2])
+    x = np.random.default_rng(2).normal(size=(4, 200)).astype(np.float32)
+    np.testing.assert_allclose(head.likelihoods(x), np.asarray(model(x)), atol=1e-5)
+
+
+def test_unknown_below_threshold() -> None:
+    tagger = Tagger(unknown_threshold=0.6, head=random_head())
+    assert tagger.tag_of(np.array([0.7, 0.1, 0.1, 0.05, 0.05])) == "Kick"
+    assert tagger.tag_of(np.array([0.1, 0.1, 0.59, 0.11, 0.1])) == UNKNOWN
+    assert tagger.tag_of(np.array([0.1, 0.1, 0.59, 0.11, 0.1]), unknown_threshold=0.5) == "Cymbal"
+    with pytest.raises(ValueError, match="unknown_threshold"):
+        Tagger(unknown_threshold=1.5, head=random_head())
+
+
+def test_silence_trimmed_length() -> None:
+    patch = np.zeros((187, 96), np.float32)
+    assert silence_trimmed_length(patch) == 32  # all silent: the minimum
+    patch[:40] = 1.0
+    assert silence_trimmed_length(patch) == 48  # rounded up to 16 frames
+    patch[180, 5] = 0.1
+    assert silence_trimmed_length(patch) == 187
+
+
+def test_trimmed_embedding_equals_embedding_of_cropped_patch() -> None:
+    y = kick(0.6, 16000)
+    patch = features.musicnn_patches(y)
+    length = silence_trimmed_length(patch[0])
+    trimmed = MusicnnEmbedder(trim_silence=True)(patch)
+    cropped = MusicnnEmbedder()(patch[:, :length])
+    full = MusicnnEmbedder()(patch)
+    np.testing.assert_allclose(trimmed, cropped, atol=1e-5)
+    assert not np.allclose(trimmed, full, atol=1e-2)  # the padding does change MusiCNN's mean pooling
+
+
+def test_mixed_lengths_batch_like_single_calls() -> None:
+    patches = np.concatenate(
+        [features.musicnn_patches(s) for s in (kick(0.3, 16000), noise_burst(1.5, 16000), tone(300, 4.0, 16000))]
+    )
+    embedder = MusicnnEmbedder(batch_size=2, trim_silence=True)
+    together = embedder(patches)
+    alone = np.concatenate([embedder(p[None]) for p in patches])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    with pytest.raises(ValueError, match="96"):
+        embedder(np.zeros((1, 187, 40), np.float32))
+
+
+def test_predict_reports_bad_files_and_averages_patches(tmp_path: Path) -> None:
+    good = write(tmp_path / "loop.wav", tone(200, 7.0, 16000, decay=0.1), 16000)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    seen: list[int] = []
+    report = Tagger(head=random_head()).predict([good, bad], progress=lambda done, total, path: seen.append(done))
+    assert report.failed == {str(bad): "not a supported audio file (expected WAV, AIFF, FLAC, OGG/Vorbis or MP3)"}
+    result = report.results[str(good)]
+    assert result.n_patches == 2 and result.embedding.shape == (200,)
+    assert abs(sum(result.likelihoods.values()) - 1) < 1e-5
+    assert sorted(seen) == [1, 2]
+
+
+def test_soft_targets_and_weights() -> None:
+    t = soft_targets(["Kick", "Unknown", "Tom"], smoothing=0.1)
+    np.testing.assert_allclose(t.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(t[1], 0.2)
+    assert t[0, 0] == pytest.approx(0.92) and t[2, 3] == pytest.approx(0.92)
+    w = class_weights(["Kick", "Kick", "Kick", "Snare", "Unknown"], unknown_share=0.5)
+    assert w[:3].sum() == pytest.approx(w[3]) and w[4] == pytest.approx(w[3] / 2)
+
+
+def test_calibration_picks_highest_admissible_threshold() -> None:
+    maxp = np.concatenate([np.full(97, 0.95), [0.5, 0.45, 0.4]])
+    assert calibrate_unknown_threshold(maxp, max_drum_rejection=0.03) == 0.95
+    assert calibrate_unknown_threshold(maxp, max_drum_rejection=0.0) == 0.4
+    with pytest.raises(ValueError, match="no validation drum"):
+        calibrate_unknown_threshold(np.array([]))
+
+
+def test_augment_is_seeded_finite_and_bounded() -> None:
+    y = kick(0.5, 16000)
+    a = augment(y, 16000, np.random.default_rng(5))
+    b = augment(y, 16000, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+    variants = [augment(y, 16000, np.random.default_rng(s)) for s in range(8)]
+    assert all(
+        np.isfinite(v).all() and np.max(np.abs(v)) <= 1.0 and 0.3 * len(y) < len(v) < 2 * len(y) for v in variants
+    )
+    assert len({round(float(np.sum(v**2)), 3) for v in variants}) == 8
+
+
+def test_fit_head_separates_two_clusters() -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(1, 0.3, (40, 200)), rng.normal(-1, 0.3, (40, 200))]).astype(np.float32)
+    labels = ["Kick"] * 40 + ["Cymbal"] * 40
+    fit = fit_head(x, soft_targets(labels), x, soft_targets(labels), epochs=5, seed=0)
+    pred = fit.head.likelihoods(x).argmax(axis=1)
+    assert (pred[:40] == 0).all() and (pred[40:] == 2).all()
+    assert 1 <= fit.best_epoch <= 5 and len(fit.history["loss"]) == 5
+
+
+def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both CLIs end to end on a tiny generated dataset: one epoch, one augmentation."""
+    from tools import evaluate_tagger, train_tagger
+
+    makers = {
+        "Kick": lambda i: kick(0.4, 16000, seed=i),
+        "Snare": lambda i: noise_burst(0.3, 16000, decay=15, seed=i) + kick(0.3, 16000, seed=i) * 0.3,
+        "Cymbal": lambda i: noise_burst(1.0, 16000, decay=3, seed=i) * 0.5,
+        "Tom": lambda i: tone(120 + 10 * i, 0.5, 16000, decay=6),
+        "Drumloop": lambda i: np.tile(np.concatenate([kick(0.25, 16000, seed=i), noise_burst(0.25, 16000)]), 8),
+        "Unknown": lambda i: tone(440 * (1 + i), 1.0, 16000),
+    }
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["path", "label", "split", "group"])
+        for label, make in makers.items():
+            for i in range(4):
+                split = "train" if i < 2 else ("val" if i == 2 else "test")
+                path = write(tmp_path / "audio" / f"{label}_{i}.wav", make(i), 16000)
+                out.writerow([str(path), label, split, f"g{i}"])
+    head_path = tmp_path / "head.npz"
+    args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--epochs", "1", "--augment", "1"]
+    assert train_tagger.main([*args, "--out", str(head_path)]) == 0
+    head = Head.load(head_path)
+    assert head.meta["train_sounds"] == 12 and head.meta["val_sounds"] == 6
+    assert 0.2 <= head.meta["unknown_threshold"] < 1.0
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 12 * 2 + 6
+    eval_args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--head", str(head_path)]
+    assert evaluate_tagger.main(eval_args) == 0
+    printed = capsys.readouterr().out
+    assert "sounds: 5 drums, 1 non-drum" in printed and "Confusion matrix" in printed

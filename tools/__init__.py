@@ -1,0 +1,1 @@
+"""Project tools: dataset building, model conversion, training and evaluation (not shipped in the wheel)."""

@@ -1,0 +1,102 @@
+"""Patch embeddings of the dataset's sounds, cached on disk, for training and evaluating the tagger head.
+
+Each (sound, augmentation) pair is embedded once by the frozen MusiCNN and stored as
+``<cache>/<sha1>.npy`` (n_patches, 200); re-running training costs seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from drumsamp_models import audio, features
+from drumsamp_models.errors import AudioError
+from drumsamp_models.tagger import MusicnnEmbedder
+from drumsamp_models.training import augment
+
+CACHE_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One labelled sound of the manifest."""
+
+    path: str
+    label: str
+    split: str
+    group: str
+    subclass: str = ""
+    source: str = ""
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
+    """The rows of a dataset manifest (``tools/build_dataset.py`` writes it)."""
+    with open(path, newline="") as fh:
+        return [
+            Row(r["path"], r["label"], r["split"], r.get("group", ""), r.get("subclass", ""), r.get("source", ""))
+            for r in csv.DictReader(fh)
+        ]
+
+
+def _key(path: str, aug: int, seed: int, trim_silence: bool) -> str:
+    stat = os.stat(path)
+    text = f"{CACHE_VERSION}|{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime)}|{aug}|{seed}|{trim_silence}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def patch_embeddings(
+    rows: Sequence[Row],
+    cache_dir: str | os.PathLike[str],
+    augmentations: int = 0,
+    seed: int = 0,
+    desc: str = "embedding",
+    trim_silence: bool = True,
+) -> tuple[list[np.ndarray], list[Row]]:
+    """Per-patch embeddings of every row and of ``augmentations`` random variants of each.
+
+    ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`.
+
+    Returns one (n_patches, 200) array per (row, variant) and the matching rows. Rows whose audio
+    cannot be decoded are skipped with a message.
+    """
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    embedder = MusicnnEmbedder(trim_silence=trim_silence)
+    out: list[np.ndarray] = []
+    out_rows: list[Row] = []
+    for index, row in enumerate(tqdm(rows, desc=desc, unit="sound", mininterval=5)):
+        if not os.path.isfile(row.path):
+            print(f"skipped {row.path}: no such file")
+            continue
+        for aug in range(augmentations + 1):
+            target = cache / f"{_key(row.path, aug, seed, trim_silence)}.npy"
+            if target.exists():
+                emb = np.load(target)
+            else:
+                try:
+                    y = audio.load(row.path, features.MUSICNN_SR)
+                except AudioError as exc:
+                    print(f"skipped {row.path}: {exc.reason}")
+                    break
+                if aug:
+                    y = augment(y, features.MUSICNN_SR, np.random.default_rng([seed, index, aug]))
+                emb = embedder(features.musicnn_patches(y)).astype(np.float32)
+                np.save(target, emb)
+            out.append(emb)
+            out_rows.append(row)
+    return out, out_rows
+
+
+def stack_patches(embeddings: Sequence[np.ndarray], rows: Sequence[Row]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Flatten per-sound patch embeddings into (patches, 200), their labels and the owning sound index."""
+    x = np.concatenate(embeddings) if embeddings else np.zeros((0, 200), np.float32)
+    labels = [row.label for emb, row in zip(embeddings, rows, strict=True) for _ in range(len(emb))]
+    owner = np.concatenate([np.full(len(emb), i) for i, emb in enumerate(embeddings)]) if embeddings else np.zeros(0)
+    return x, labels, owner
