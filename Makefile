@@ -10,7 +10,7 @@ DATA_DIR ?= $(CURDIR)/data
 # Folder `make run` works on: by default the Hydrogen drum kits of Debian's hydrogen-data package.
 LIBRARY ?= /usr/share/hydrogen/data/drumkits
 RUN_DEBIAN_PACKAGES := hydrogen-data
-TEST_DEBIAN_PACKAGES :=
+TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt)
 
 DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz

@@ -164,11 +164,20 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
                 out.writerow([str(path), label, split, f"g{i}"])
     head_path = tmp_path / "head.npz"
     args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--epochs", "1", "--augment", "1"]
-    assert train_tagger.main([*args, "--out", str(head_path)]) == 0
+    assert train_tagger.main([*args, "--out", str(head_path), "--protocol", "holdout"]) == 0
     head = Head.load(head_path)
-    assert head.meta["train_sounds"] == 12 and head.meta["val_sounds"] == 6
-    assert 0.2 <= head.meta["unknown_threshold"] < 1.0
+    assert head.meta["train_sounds"] == 12 and head.meta["val_sounds"] == 6 and head.meta["protocol"] == "holdout"
+    assert 0.2 <= head.meta["unknown_threshold"] < 1.0 and head.meta["trim_silence"] is True
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 12 * 2 + 6
+
+    assert train_tagger.main([*args, "--out", str(head_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("fold g") == 3 and "leave-one-group-out over 3 groups" in printed
+    head = Head.load(head_path)
+    assert head.meta["protocol"] == "grouped-cv" and head.meta["groups"] == ["g0", "g1", "g2"]
+    assert head.meta["train_sounds"] == 18 and 0 <= head.meta["cv_accuracy"] <= 1
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 18 * 2  # val sounds now augmented too
+
     eval_args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--head", str(head_path)]
     assert evaluate_tagger.main(eval_args) == 0
     printed = capsys.readouterr().out

@@ -330,8 +330,8 @@ def predict_tags_on_computed_mels(
 
     Returns ``{audio path as given to the batch writer: {"tag": str, "likelihoods": {class: float},
     "n_patches": int}}`` in the order of ``npz_files``. ``unknown_threshold`` defaults to the threshold
-    calibrated with the shipped head (the design's 0.6 when the head has none). A file that is not a classification feature
-    file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
+    calibrated with the shipped head (the design's 0.6 when the head has none). A file that is not a
+    classification feature file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
     """
     tagger = _shared.get(batch_size)
     if tagger is None:

@@ -110,8 +110,8 @@ class FitResult:
 def fit_head(
     x_train: np.ndarray,
     y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
     *,
     sample_weight: np.ndarray | None = None,
     val_sample_weight: np.ndarray | None = None,
@@ -126,7 +126,10 @@ def fit_head(
     verbose: int = 0,
 ) -> FitResult:
     """Train Dropout → Dense(hidden, ReLU) → Dense(classes, softmax) on 200-d embeddings with Adam and
-    cross-entropy (soft targets allowed); the weights of the epoch with the lowest validation loss are kept.
+    cross-entropy (soft targets allowed).
+
+    With validation data, the weights of the epoch with the lowest validation loss are kept; without,
+    training runs the full ``epochs``.
     """
     import keras
 
@@ -140,25 +143,29 @@ def fit_head(
         ]
     )
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy")
-    best = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=patience or epochs, restore_best_weights=True, start_from_epoch=0
-    )
+    callbacks = []
+    validation = None
+    if x_val is not None and y_val is not None:
+        validation = (x_val, y_val, val_sample_weight) if val_sample_weight is not None else (x_val, y_val)
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience or epochs, restore_best_weights=True)
+        )
     hist = model.fit(
         x_train,
         y_train,
         sample_weight=sample_weight,
-        validation_data=(x_val, y_val, val_sample_weight) if val_sample_weight is not None else (x_val, y_val),
+        validation_data=validation,
         epochs=epochs,
         batch_size=batch_size,
         shuffle=True,
-        callbacks=[best],
+        callbacks=callbacks,
         verbose=verbose,
     )
     dense1, dense2 = model.layers[1], model.layers[2]
     w1, b1 = (np.asarray(v, dtype=np.float32) for v in dense1.get_weights())
     w2, b2 = (np.asarray(v, dtype=np.float32) for v in dense2.get_weights())
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    best_epoch = int(np.argmin(history["val_loss"])) + 1
+    best_epoch = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else epochs
     return FitResult(Head(w1, b1, w2, b2, tuple(classes)), history, best_epoch)
 
 

@@ -1,0 +1,106 @@
+"""The shipped tagger on real recordings it never saw: a fixed subset of the kit-disjoint test split.
+
+The dataset is built from Debian packages (installed by ``make test``) by the project's own builder;
+the assertions are real accuracy bars that a broken network, head or front end cannot pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumsamp_models import tagger as tagger_module
+from drumsamp_models import utils
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, Tagger
+from tools.tagger_data import Row, read_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+PER_LABEL = 10
+
+
+def _missing_packages() -> list[str]:
+    names = (ROOT / "tools" / "dataset_packages.txt").read_text().split()
+    status = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *names], capture_output=True, text=True)
+    installed = {line.split()[0] for line in status.stdout.splitlines() if line.endswith("install ok installed")}
+    return [n for n in names if n not in installed]
+
+
+@pytest.fixture(scope="module")
+def test_subset(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
+    """``PER_LABEL`` sounds of each label from the test split, chosen by hash of their path (fixed)."""
+    missing = _missing_packages()
+    assert not missing, f"Debian packages missing (make test installs them): {' '.join(missing)}"
+    from tools import build_dataset
+
+    out = tmp_path_factory.mktemp("dataset")
+    assert build_dataset.main(["--out", str(out)]) == 0
+    rows = [r for r in read_manifest(out / "manifest.csv") if r.split == "test"]
+    chosen: list[Row] = []
+    for label in (*CLASSES, UNKNOWN):
+        pool = sorted((r for r in rows if r.label == label), key=lambda r: hashlib.sha1(r.path.encode()).hexdigest())
+        chosen.extend(pool[:PER_LABEL])
+    assert Counter(r.label for r in chosen) == {label: PER_LABEL for label in (*CLASSES, UNKNOWN)}
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def predictions(test_subset: list[Row]) -> dict[str, object]:
+    report = Tagger().predict([r.path for r in test_subset])
+    assert not report.failed
+    return report.results
+
+
+def test_shipped_head_is_the_documented_one() -> None:
+    head = Head.shipped()
+    assert head.classes == CLASSES
+    assert head.w1.shape == (200, 200) and head.w2.shape == (200, 5)
+    assert 0.2 <= head.meta["unknown_threshold"] <= 0.95
+    assert Tagger().unknown_threshold == head.meta["unknown_threshold"]
+
+
+def test_accuracy_on_unseen_kits(test_subset: list[Row], predictions: dict) -> None:
+    drums = [r for r in test_subset if r.label != UNKNOWN]
+    best = {r.path: max(predictions[r.path].likelihoods, key=predictions[r.path].likelihoods.get) for r in drums}
+    accuracy = np.mean([best[r.path] == r.label for r in drums])
+    assert accuracy >= 0.8, f"closed-set accuracy {accuracy:.2f} on {len(drums)} unseen drum sounds"
+    per_class = {c: np.mean([best[r.path] == c for r in drums if r.label == c]) for c in CLASSES}
+    assert min(per_class.values()) >= 0.5, per_class
+
+
+def test_unknown_rejection(test_subset: list[Row], predictions: dict) -> None:
+    negatives = [r for r in test_subset if r.label == UNKNOWN]
+    drums = [r for r in test_subset if r.label != UNKNOWN]
+    rejected = np.mean([predictions[r.path].tag == UNKNOWN for r in negatives])
+    lost = np.mean([predictions[r.path].tag == UNKNOWN for r in drums])
+    assert rejected >= 0.5, f"only {rejected:.0%} of non-drum sounds tagged Unknown"
+    assert lost <= 0.1, f"{lost:.0%} of drum sounds tagged Unknown"
+
+
+def test_design_listing_1_on_real_recordings(test_subset: list[Row], predictions: dict, tmp_path: Path) -> None:
+    """Listing 1 of the design, verbatim apart from the library folder, agrees with ``Tagger.predict``."""
+    lib = tmp_path / "Sample_Lib"
+    lib.mkdir()
+    drums = [r for r in test_subset if r.label != UNKNOWN][::5]
+    for i, row in enumerate(drums):
+        shutil.copy(row.path, lib / f"{i:02d}_{Path(row.path).name}")
+    audio_files = [str(f) for f in sorted(lib.glob("**/*"))]
+    classification_path = str(tmp_path / "classification_batches")
+    utils.save_classification_batches_to_disk(audio_files, classification_path)
+    classification_files = [str(f) for f in Path(classification_path).glob("**/*.npz")]
+    result = tagger_module.predict_tags_on_computed_mels(classification_files)
+    assert set(result) == set(audio_files)
+    for copy, row in zip(audio_files, drums, strict=True):
+        assert result[copy]["tag"] == predictions[row.path].tag
+        np.testing.assert_allclose(
+            [result[copy]["likelihoods"][c] for c in CLASSES],
+            [predictions[row.path].likelihoods[c] for c in CLASSES],
+            atol=1e-4,
+        )
+    strict = tagger_module.predict_tags_on_computed_mels(classification_files, unknown_threshold=1.0)
+    assert {v["tag"] for v in strict.values()} == {UNKNOWN}
