@@ -68,7 +68,7 @@ def patch_embeddings(
     """
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    embedder = MusicnnEmbedder(trim_silence=trim_silence, precision="float32")  # the cache must not depend on the CPU
+    embedder = MusicnnEmbedder(trim_silence=trim_silence)
     out: list[np.ndarray] = []
     out_rows: list[Row] = []
     for index, row in enumerate(tqdm(rows, desc=desc, unit="sound", mininterval=5)):

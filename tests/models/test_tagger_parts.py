@@ -182,25 +182,3 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
     assert evaluate_tagger.main(eval_args) == 0
     printed = capsys.readouterr().out
     assert "sounds: 5 drums, 1 non-drum" in printed and "Confusion matrix" in printed
-
-
-def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    from drumsamp_models.tagger import native_bfloat16, resolve_precision
-
-    assert resolve_precision("float32") == "float32" and resolve_precision("BFLOAT16") == "bfloat16"
-    monkeypatch.setenv("DRUMSAMP_PRECISION", "float32")
-    assert resolve_precision(None) == "float32"
-    monkeypatch.setenv("DRUMSAMP_PRECISION", "auto")
-    assert resolve_precision(None) == ("bfloat16" if native_bfloat16() else "float32")
-    with pytest.raises(ValueError, match="precision must be"):
-        resolve_precision("float16")
-
-
-def test_bfloat16_embeddings_stay_close_to_float32() -> None:
-    patches = np.concatenate([features.musicnn_patches(s) for s in (kick(0.5, 16000), noise_burst(4.0, 16000))])
-    full = MusicnnEmbedder(precision="float32")(patches)
-    half = MusicnnEmbedder(precision="bfloat16")(patches)
-    assert half.dtype == np.float32
-    scale = np.abs(full).max()
-    assert np.abs(half - full).max() < 0.05 * scale
-    assert not np.array_equal(half, full)  # it really ran in bfloat16

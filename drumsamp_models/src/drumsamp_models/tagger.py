@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -123,72 +123,42 @@ def silence_trimmed_length(patch: np.ndarray, step: int = TRIM_STEP, minimum: in
     return int(min(len(patch), max(minimum, -(-last // step) * step)))
 
 
-def native_bfloat16() -> bool:
-    """True when the CPU computes bfloat16 natively (AMX or AVX-512 BF16), where it is ~2x faster."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = next((line for line in fh if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return " amx_bf16" in flags or " avx512_bf16" in flags
-
-
-def resolve_precision(precision: str | None) -> str:
-    """``float32`` or ``bfloat16`` from ``precision`` or ``$DRUMSAMP_PRECISION`` (``auto``: bf16 when native)."""
-    choice = (precision or os.environ.get("DRUMSAMP_PRECISION") or "auto").lower()
-    if choice == "auto":
-        return "bfloat16" if native_bfloat16() else "float32"
-    if choice not in ("float32", "bfloat16"):
-        raise ValueError(f"precision must be auto, float32 or bfloat16, not {choice!r}")
-    return choice
-
-
 class MusicnnEmbedder:
     """The frozen MusiCNN base as a feature extractor: patches (n, frames, 96) → embeddings (n, 200).
 
     With ``trim_silence`` the trailing silence of a patch (a short one-shot's zero-padding) is left
     out of the computation: the network pools over time, so it accepts any length, and a 0.5 s kick
     then costs a third of a 3 s patch. The head must have been trained the same way (its metadata
-    says so). ``precision`` is ``float32``, ``bfloat16`` (weights and activations in bf16, about twice
-    as fast on CPUs with native bf16; embeddings differ by ~1e-2) or ``auto`` (the default: bf16 where
-    native, see :func:`resolve_precision`). The network is built once per process and precision
-    (thread-safe) and called in small batches.
+    says so). The network is built once per process (thread-safe), compiled with ``tf.function``
+    for any length, and called in small batches.
     """
 
     _lock = threading.Lock()
-    _fns: ClassVar[dict[str, Any]] = {}
+    _fn: Any = None
 
-    def __init__(
-        self, batch_size: int = DEFAULT_BATCH_SIZE, trim_silence: bool = False, precision: str | None = None
-    ) -> None:
+    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, trim_silence: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self.trim_silence = trim_silence
-        self.precision = resolve_precision(precision)
 
-    def _network(self) -> Any:
-        """A compiled function (batch, frames, 96) → (batch, 200) float32, shared by every embedder."""
-        with self._lock:
-            if self.precision not in self._fns:
-                import keras
+    @classmethod
+    def _network(cls) -> Any:
+        """A compiled function (batch, frames, 96) → (batch, 200), shared by every embedder."""
+        with cls._lock:
+            if cls._fn is None:
                 import tensorflow as tf
 
                 from .musicnn import load_musicnn
 
-                previous = keras.mixed_precision.dtype_policy()
-                keras.mixed_precision.set_dtype_policy("mixed_bfloat16" if self.precision == "bfloat16" else "float32")
-                try:
-                    model = load_musicnn(None)
-                finally:
-                    keras.mixed_precision.set_dtype_policy(previous)
+                model = load_musicnn(None)
 
                 @tf.function(input_signature=[tf.TensorSpec((None, None, features.MUSICNN_N_MELS), tf.float32)])
                 def embed(x: Any) -> Any:
-                    return tf.cast(model(x, training=False)["embedding"], tf.float32)
+                    return model(x, training=False)["embedding"]
 
-                self._fns[self.precision] = embed
-            return self._fns[self.precision]
+                cls._fn = embed
+            return cls._fn
 
     def __call__(self, patches: np.ndarray) -> np.ndarray:
         """200-d embedding of every patch."""
@@ -241,8 +211,7 @@ class Tagger:
     Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by
     default the threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6),
     ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
-    head), ``max_duration`` (longest accepted file, seconds), ``precision`` of MusiCNN (``auto``,
-    ``float32`` or ``bfloat16``; see :class:`MusicnnEmbedder`).
+    head), ``max_duration`` (longest accepted file, seconds).
     """
 
     def __init__(
@@ -251,7 +220,6 @@ class Tagger:
         batch_size: int = DEFAULT_BATCH_SIZE,
         head: Head | None = None,
         max_duration: float | None = audio.DEFAULT_MAX_DURATION,
-        precision: str | None = None,
     ) -> None:
         self.head = head if head is not None else Head.shipped()
         if unknown_threshold is None:
@@ -262,7 +230,7 @@ class Tagger:
         self.batch_size = batch_size
         self.max_duration = max_duration
         trim = bool(self.head.meta.get("trim_silence", False))
-        self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim, precision=precision)
+        self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim)
 
     @property
     def classes(self) -> tuple[str, ...]:
