@@ -6,11 +6,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# Server settings (see README and .env.example); a .env file, when present, is read.
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
 DATA_DIR ?= $(CURDIR)/data
-# Folder `make run` works on: by default the Hydrogen drum kits of Debian's hydrogen-data package.
-LIBRARY ?= /usr/share/hydrogen/data/drumkits
-RUN_DEBIAN_PACKAGES := hydrogen-data
-TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt)
+export DATA_DIR
+# Debian packages the tests need: real drum recordings for the tagger's test, Redis for the deployment test.
+TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server
 
 DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
@@ -18,7 +25,7 @@ HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
 .PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger
 
 help:
-	@echo "make run     install what is missing, then extract features of LIBRARY=$(LIBRARY) into DATA_DIR=$(DATA_DIR)"
+	@echo "make run     install what is missing, then serve DrumSampler on http://$(HOST):$(PORT) (data in DATA_DIR=$(DATA_DIR))"
 	@echo "make test    install what is missing, then run ruff and every test"
 	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
 	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
@@ -34,13 +41,13 @@ $(PY):
 # Re-installs only when a pyproject.toml changed.
 $(VENV)/.installed: $(PY) pyproject.toml drumsamp_models/pyproject.toml
 	$(BIN)/pip install -q -e drumsamp_models --group dev
+	$(BIN)/pip install -q -e .
 	touch $@
 
 install: $(VENV)/.installed
 
 run: install
-	@tools/install_debian.sh $(RUN_DEBIAN_PACKAGES)
-	$(BIN)/drumsamp features "$(LIBRARY)" --out "$(DATA_DIR)/features"
+	$(BIN)/gunicorn --bind "$(HOST):$(PORT)" --workers $(WORKERS) --threads 4 --timeout 120 backend.wsgi:app
 
 lint: install
 	$(BIN)/ruff check .
@@ -57,6 +64,8 @@ wheel: install
 bench: install
 	$(PY) -m bench.features
 	$(PY) -m bench.tagger
+	$(PY) -m bench.knn
+	$(PY) -m bench.api
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt)

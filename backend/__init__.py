@@ -1,0 +1,157 @@
+"""DrumSampler's REST API: the Flask app factory.
+
+``create_app()`` reads its configuration from environment variables (``backend.config``), binds the
+extensions, registers one blueprint per resource and the JSON error handlers, and attaches the
+background job runner (``app.extensions["drumsampler.jobs"]``), which starts with the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .blueprints import register_blueprints
+from .errors import error_response, register_error_handlers
+from .extensions import db, jwt, migrate
+from .jobs import JobRunner
+from .models import User
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+RATE_LIMITED_VIEWS = ("auth.register", "auth.login")
+JOBS_KEY = "drumsampler.jobs"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: enforce foreign keys, write-ahead log (readers never wait for the analysis), wait on locks."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def _register_jwt_callbacks() -> None:
+    from .services.auth import is_revoked
+
+    @jwt.user_lookup_loader
+    def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+        sub = payload.get("sub")
+        return db.session.get(User, int(sub)) if isinstance(sub, str) and sub.isdigit() else None
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        return is_revoked(payload.get("sid"))
+
+    @jwt.unauthorized_loader
+    def _missing(reason: str) -> tuple[Response, int]:
+        return error_response(401, f"authentication required: send 'Authorization: Bearer <token>' ({reason})")
+
+    @jwt.invalid_token_loader
+    def _invalid(reason: str) -> tuple[Response, int]:
+        return error_response(401, f"invalid token: {reason}")
+
+    @jwt.expired_token_loader
+    def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> tuple[Response, int]:
+        return error_response(401, "token has expired: log in again or use /refresh")
+
+    @jwt.revoked_token_loader
+    def _revoked_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> tuple[Response, int]:
+        return error_response(401, "token has been revoked (logged out)")
+
+    @jwt.user_lookup_error_loader
+    def _no_user(_header: dict[str, Any], _payload: dict[str, Any]) -> tuple[Response, int]:
+        return error_response(401, "the account of this token no longer exists")
+
+
+_register_jwt_callbacks()
+
+
+def _rate_limit(app: Flask) -> Limiter:
+    """Flask-Limiter on login and register (memory by default, Redis when RATELIMIT_STORAGE_URI says so)."""
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        default_limits=[],
+        enabled=app.config["RATELIMIT_ENABLED"],
+    )
+    for endpoint in RATE_LIMITED_VIEWS:
+        app.view_functions[endpoint] = limiter.limit(app.config["AUTH_RATE_LIMIT"])(app.view_functions[endpoint])
+    return limiter
+
+
+def _headers(app: Flask) -> None:
+    """Security headers on every response; CORS for the origins in ``CORS_ORIGINS``."""
+    origins = set(app.config["CORS_ORIGINS"])
+
+    @app.after_request
+    def _add_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        origin = request.headers.get("Origin")
+        if origin and ("*" in origins or origin in origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Range, If-None-Match"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "Content-Range, Accept-Ranges, Content-Length, ETag"
+        return response
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from ``env`` (default: the process environment), then apply ``test_config`` on top."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update(config_module.from_env(env, default_data_dir=app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.getLogger("backend").setLevel(logging.INFO)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    jwt.init_app(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    app.extensions["drumsampler.limiter"] = _rate_limit(app)
+    _headers(app)
+
+    runner = JobRunner(app)
+    app.extensions[JOBS_KEY] = runner
+
+    @app.before_request
+    def _start_jobs() -> None:
+        runner.start()
+
+    return app
+
+
+def upgrade_database(app: Flask) -> None:
+    """Bring the database schema to the newest migration (serialised by a file lock in the instance folder)."""
+    import fcntl
+
+    from flask_migrate import upgrade
+
+    lock_path = Path(app.config["DATA_DIR"]) / ".migrate.lock"
+    with open(lock_path, "w") as lock, app.app_context():
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            upgrade(directory=MIGRATIONS_DIR)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

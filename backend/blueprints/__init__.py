@@ -1,0 +1,15 @@
+"""One blueprint per resource; routes only validate and translate HTTP, the work is in ``services``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import analysis, auth, libraries, meta, recommendations, samples, tags
+
+BLUEPRINTS = (auth.bp, libraries.bp, analysis.bp, samples.bp, tags.bp, recommendations.bp, meta.bp)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every blueprint on ``app``."""
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

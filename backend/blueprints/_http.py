@@ -1,0 +1,63 @@
+"""Request helpers shared by the blueprints: the caller's id and validated request bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, request
+from flask_jwt_extended import get_jwt_identity
+
+from ..errors import ApiError
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def user_id() -> int:
+    """The id of the authenticated user (the token's identity)."""
+    return int(get_jwt_identity())
+
+
+def _is_json() -> bool:
+    mimetype = request.mimetype or ""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def json_body() -> Any:
+    """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
+    if not _is_json():
+        raise ApiError(415, "the request body must be JSON (Content-Type: application/json)")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+
+
+def credentials() -> tuple[str, str]:
+    """``mail`` and ``password`` from a form (as designed) or a JSON object."""
+    if _is_json():
+        body = json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "expected a JSON object with 'mail' and 'password'")
+        fields: Any = body
+    elif request.mimetype in FORM_TYPES:
+        fields = request.form
+    else:
+        raise ApiError(415, "send 'mail' and 'password' as application/x-www-form-urlencoded or JSON")
+    mail, password = fields.get("mail"), fields.get("password")
+    if not isinstance(mail, str) or not mail:
+        raise ApiError(400, "'mail' is required")
+    if not isinstance(password, str) or not password:
+        raise ApiError(400, "'password' is required")
+    return mail, password
+
+
+def message(text: str, status: int = 200, **extra: Any) -> tuple[dict[str, Any], int]:
+    """A ``{message}`` body (plus ``extra`` fields)."""
+    return {"message": text, **extra}, status
+
+
+def json_bytes(body: bytes, status: int = 200) -> Response:
+    """A response from already serialised JSON."""
+    return Response(body, status=status, mimetype="application/json")

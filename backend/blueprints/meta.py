@@ -1,0 +1,54 @@
+"""Service endpoints: ``/health`` and the OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from ..extensions import db
+
+bp = Blueprint("meta", __name__)
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document (``backend/openapi.yaml``), read once."""
+    with open(SPEC_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _version() -> str:
+    try:
+        return version("drumsampler")
+    except PackageNotFoundError:
+        return openapi_document()["info"]["version"]
+
+
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    """``{status, database, tagger, version}``; 503 when the database does not answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = True
+    except Exception:
+        database = False
+    finally:
+        db.session.rollback()
+    tagger = resources.files("drumsamp_models").joinpath("weights", "tagger_head.npz").is_file()
+    status = "ok" if database and tagger else ("degraded" if database else "down")
+    body = {"status": status, "database": database, "tagger": tagger, "version": _version()}
+    return jsonify(body), 200 if database else 503
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The API description (OpenAPI 3)."""
+    return jsonify(openapi_document())

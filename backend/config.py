@@ -1,0 +1,121 @@
+"""Configuration from environment variables (see ``.env.example`` and the README).
+
+Every setting has a safe default for a single-machine install; nothing secret lives in code: the
+JWT secret comes from ``JWT_SECRET_KEY`` or is generated once into the instance folder (mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+SECRET_FILE = "secret_key"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"environment variable {name} must not be negative, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {name} must be true or false, got {raw!r}")
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The secret stored in ``data_dir/secret_key``, created (mode 0600) on first use."""
+    path = data_dir / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < 32:
+            raise RuntimeError(f"{path} holds no usable secret (delete it to generate a new one)") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def from_env(
+    env: Mapping[str, str] | None = None, default_data_dir: str | os.PathLike[str] = "instance"
+) -> dict[str, Any]:
+    """The Flask configuration built from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("DATA_DIR", "").strip() or default_data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = env.get("JWT_SECRET_KEY", "").strip() or load_or_create_secret(data_dir)
+    if len(secret) < 32:
+        raise ValueError("JWT_SECRET_KEY must be at least 32 characters long")
+    database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'drumsampler.db'}"
+    max_upload_mb = _float(env, "MAX_UPLOAD_MB", 50.0)
+    return {
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": secret,
+        "JWT_SECRET_KEY": secret,
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int(env, "ACCESS_TOKEN_MINUTES", 60, 1)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int(env, "REFRESH_TOKEN_DAYS", 30, 1)),
+        "STREAM_TOKEN_SECONDS": _int(env, "STREAM_TOKEN_SECONDS", 600, 1),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PASSWORD_MIN_LENGTH": _int(env, "PASSWORD_MIN_LENGTH", 8, 1),
+        "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "").strip() or "10 per minute;50 per hour",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        # A whole upload request; the file inside it is limited by MAX_UPLOAD_MB.
+        "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024) + 64 * 1024,
+        "MAX_UPLOAD_BYTES": int(max_upload_mb * 1024 * 1024),
+        # Non-file form fields held in memory. Werkzeug also applies it to its read buffer while it searches
+        # a file part for the boundary, so it must stay well above that buffer (64 KiB): 1 MiB.
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "MAX_AUDIO_SECONDS": _float(env, "MAX_AUDIO_SECONDS", 60.0),
+        "ANALYSIS_WORKERS": _int(env, "ANALYSIS_WORKERS", 1, 1),
+        "ANALYSIS_CHUNK": _int(env, "ANALYSIS_CHUNK", 8, 1),
+        "ANALYSIS_PAUSE_SECONDS": _float(env, "ANALYSIS_PAUSE_SECONDS", 0.0),
+        "JOB_POLL_SECONDS": _float(env, "JOB_POLL_SECONDS", 5.0),
+        "JOB_STALE_SECONDS": _float(env, "JOB_STALE_SECONDS", 120.0),
+        "TAGS_WAIT_SECONDS": _float(env, "TAGS_WAIT_SECONDS", 600.0),
+        # Unset: the threshold calibrated with the shipped tagger head.
+        "UNKNOWN_THRESHOLD": _float(env, "UNKNOWN_THRESHOLD", 0.0) if env.get("UNKNOWN_THRESHOLD") else None,
+        "RECOMMENDATIONS": _int(env, "RECOMMENDATIONS", 8, 1),
+        "CORS_ORIGINS": [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()],
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,188 @@
+"""Database models (SQLAlchemy 2): the design's ``user`` 1:N ``samplelibrary`` 1:N ``sample`` N:M ``tag``.
+
+Beyond the design: per-sample analysis state (content hash analysed, results, errors), stored
+recommendations, background jobs and revoked token sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+MAIL_MAX = 254
+LIBRARY_NAME_MAX = 100
+SAMPLE_NAME_MAX = 255
+TAG_NAME_MAX = 64
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    """An account; ``mail`` is stored lower-cased."""
+
+    __tablename__ = "user"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused: caches and links key on them
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail: Mapped[str] = mapped_column(String(MAIL_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    libraries: Mapped[list[SampleLibrary]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class SampleLibrary(db.Model):  # type: ignore[name-defined]
+    """A named collection of samples owned by one user.
+
+    ``version`` changes whenever anything shown by ``/get/library`` changes; ``content_version``
+    whenever the set of analysed sounds changes (the timbre map, the k-NN index and the stored
+    recommendations depend on it).
+    """
+
+    __tablename__ = "samplelibrary"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_samplelibrary_user_name"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(LIBRARY_NAME_MAX))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    content_version: Mapped[int] = mapped_column(Integer, default=0)
+    map_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recs_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="libraries")
+    samples: Mapped[list[Sample]] = relationship(
+        back_populates="library", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Sample(db.Model):  # type: ignore[name-defined]
+    """One sound: the client's file name, its stored audio (by content hash) and its analysis."""
+
+    __tablename__ = "sample"
+    __table_args__ = (
+        UniqueConstraint("library_id", "name", name="uq_sample_library_name"),
+        Index("ix_sample_library_hash", "library_id", "content_hash"),
+        Index("ix_sample_library_favorite", "library_id", "is_favorite"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("samplelibrary.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(SAMPLE_NAME_MAX))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float] = mapped_column(Float)
+    samplerate: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    is_favorite: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Analysis: valid while analyzed_hash == content_hash.
+    analyzed_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    analysis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    analysis_runs: Mapped[int] = mapped_column(Integer, default=0)
+    analyzed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    auto_tag: Mapped[str | None] = mapped_column(String(TAG_NAME_MAX), nullable=True)
+    auto_likelihood: Mapped[float | None] = mapped_column(Float, nullable=True)
+    auto_tag_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    likelihoods: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    map_x: Mapped[float | None] = mapped_column(Float, nullable=True)
+    map_y: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    library: Mapped[SampleLibrary] = relationship(back_populates="samples")
+    tag_links: Mapped[list[SampleTag]] = relationship(
+        back_populates="sample", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Tag(db.Model):  # type: ignore[name-defined]
+    """A tag name (custom tags; the tagger's classes live on the sample)."""
+
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(TAG_NAME_MAX), unique=True)
+
+
+class SampleTag(db.Model):  # type: ignore[name-defined]
+    """The design's ``sample_tags``: a custom tag on a sample, set by the user or propagated by the k-NN tagger."""
+
+    __tablename__ = "sample_tags"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+
+    sample: Mapped[Sample] = relationship(back_populates="tag_links")
+    tag: Mapped[Tag] = relationship()
+
+
+class Recommendation(db.Model):  # type: ignore[name-defined]
+    """A stored recommendation of a library, for its favourites as of ``SampleLibrary.recs_key``."""
+
+    __tablename__ = "recommendation"
+
+    library_id: Mapped[int] = mapped_column(ForeignKey("samplelibrary.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"))
+    distance: Mapped[float] = mapped_column(Float)
+
+
+class Job(db.Model):  # type: ignore[name-defined]
+    """A background analysis of one library; ``owner`` is the worker that holds it, ``heartbeat`` its last sign."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_state", "state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("samplelibrary.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="analyze")
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RevokedSession(db.Model):  # type: ignore[name-defined]
+    """A logged-out session: every token (access and refresh) carrying this ``sid`` is refused."""
+
+    __tablename__ = "revoked_session"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[float] = mapped_column(Float)

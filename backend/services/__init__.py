@@ -1,0 +1,1 @@
+"""The work behind the routes: accounts, libraries, uploads, analysis, tags, recommendations."""

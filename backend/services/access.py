@@ -1,0 +1,69 @@
+"""Owner-only lookups: another user's library or sample is indistinguishable from a missing one."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import select
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import LIBRARY_NAME_MAX, SAMPLE_NAME_MAX, Sample, SampleLibrary
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text)
+
+
+def check_library_name(name: str) -> str:
+    """A usable library name (it is one path segment of the API), else 400 naming the problem."""
+    if not name or not name.strip():
+        raise ApiError(400, "library name must not be empty")
+    if name != name.strip():
+        raise ApiError(400, "library name must not start or end with white space")
+    if len(name) > LIBRARY_NAME_MAX:
+        raise ApiError(400, f"library name must be at most {LIBRARY_NAME_MAX} characters long")
+    if "/" in name or "\\" in name or name in (".", "..") or _has_control(name):
+        raise ApiError(400, "library name must not contain '/', '\\' or control characters, nor be '.' or '..'")
+    return name
+
+
+def check_sample_name(name: str | None) -> str:
+    """A usable sample (file) name: a plain file name, never a path; else 400 naming the problem."""
+    if not name or not name.strip():
+        raise ApiError(400, "the uploaded file has no file name")
+    if "/" in name or "\\" in name or name in (".", "..") or _has_control(name):
+        raise ApiError(400, f"invalid file name {name!r}: a plain file name without path or control characters needed")
+    if len(name.encode("utf-8", "surrogateescape")) > SAMPLE_NAME_MAX:
+        raise ApiError(400, f"file name longer than {SAMPLE_NAME_MAX} bytes")
+    return name
+
+
+def find_library(user_id: int, name: str) -> SampleLibrary | None:
+    """The user's library called ``name``, or None."""
+    return db.session.scalar(select(SampleLibrary).where(SampleLibrary.user_id == user_id, SampleLibrary.name == name))
+
+
+def get_library(user_id: int, name: str, missing_status: int = 400) -> SampleLibrary:
+    """The user's library called ``name``, else ``missing_status`` (the design answers 400)."""
+    library = find_library(user_id, name)
+    if library is None:
+        raise ApiError(missing_status, f"no library named {name!r}")
+    return library
+
+
+def get_sample(library: SampleLibrary, name: str, missing_status: int = 400) -> Sample:
+    """The sample called ``name`` in ``library``, else ``missing_status``."""
+    sample = db.session.scalar(select(Sample).where(Sample.library_id == library.id, Sample.name == name))
+    if sample is None:
+        raise ApiError(missing_status, f"no sample named {name!r} in library {library.name!r}")
+    return sample
+
+
+def touch(library: SampleLibrary, content: bool = False) -> None:
+    """Mark ``library`` changed (its listing; with ``content``, also its set of analysed sounds)."""
+    if library.id is None:
+        db.session.flush()
+    library.version = SampleLibrary.version + 1  # in SQL: concurrent writers never lose a bump
+    if content:
+        library.content_version = SampleLibrary.content_version + 1

@@ -1,0 +1,241 @@
+"""Analysis of a library's new or changed samples with the Drumsample Tagger, in resumable chunks.
+
+A sample is analysed when its ``analyzed_hash`` differs from its ``content_hash``. Each chunk's
+results are stored with a conditional update in one transaction, together with the job's progress:
+a process killed at any point loses at most the chunk in flight, and no sample is stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import ColumnElement, or_, select, update
+
+from drumsamp_models.tagger import Tagger
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Job, Sample, SampleLibrary, utcnow
+from . import derived, storage
+from .access import touch
+
+ACTIVE = ("queued", "running")
+log = logging.getLogger("backend.analysis")
+
+_taggers: dict[tuple[float | None, float], Tagger] = {}
+_tagger_lock = threading.Lock()
+
+
+def tagger() -> Tagger:
+    """The tagger for the app's settings, shared by the process (TensorFlow is loaded once, on first use)."""
+    key = (current_app.config["UNKNOWN_THRESHOLD"], current_app.config["MAX_AUDIO_SECONDS"])
+    with _tagger_lock:
+        if key not in _taggers:
+            _taggers[key] = Tagger(unknown_threshold=key[0], max_duration=key[1])
+        return _taggers[key]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The analysis of one sound: results, or the reason it failed."""
+
+    tag: str | None = None
+    likelihood: float | None = None
+    likelihoods: dict[str, float] | None = None
+    embedding: bytes | None = None
+    error: str | None = None
+
+
+def pending_filter(library_id: int) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting the samples of a library that need analysis."""
+    return [
+        Sample.library_id == library_id,
+        or_(Sample.analyzed_hash.is_(None), Sample.analyzed_hash != Sample.content_hash),
+    ]
+
+
+def count_pending(library_id: int) -> int:
+    """How many samples of the library need analysis."""
+    return db.session.scalar(select(db.func.count(Sample.id)).where(*pending_filter(library_id))) or 0
+
+
+def analyse_files(paths: list[str]) -> dict[str, Outcome]:
+    """Tag the audio files (one batch through MusiCNN); files that fail come back with their reason."""
+    report = tagger().predict(paths)
+    out: dict[str, Outcome] = {}
+    for path, result in report.results.items():
+        embedding = np.asarray(result.embedding, dtype=np.float32)
+        out[path] = Outcome(
+            tag=result.tag,
+            likelihood=float(max(result.likelihoods.values())),
+            likelihoods={k: round(float(v), 6) for k, v in result.likelihoods.items()},
+            embedding=embedding.tobytes(),
+        )
+    for path, reason in report.failed.items():
+        out[path] = Outcome(error=reason)
+    for path in paths:
+        out.setdefault(path, Outcome(error="no result from the tagger"))
+    return out
+
+
+def active_job(library_id: int) -> Job | None:
+    """The library's queued or running job, if any."""
+    return db.session.scalar(
+        select(Job).where(Job.library_id == library_id, Job.state.in_(ACTIVE)).order_by(Job.created_at).limit(1)
+    )
+
+
+def create_job(user_id: int, library: SampleLibrary) -> Job:
+    """The library's active analysis job, or a new one (already ``done`` when nothing needs analysis)."""
+    job = active_job(library.id)
+    if job is not None:
+        return job
+    pending = count_pending(library.id)
+    job = Job(id=uuid.uuid4().hex, user_id=user_id, library_id=library.id, total=pending, done=0, failed={})
+    if pending == 0:
+        job.state = "done"
+        job.message = "nothing to analyse: every sample is up to date"
+        job.started_at = job.finished_at = utcnow()
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def get_job(user_id: int, job_id: str) -> Job:
+    """The user's job ``job_id``, else 404 (another user's job looks missing)."""
+    job = db.session.get(Job, job_id) if len(job_id) <= 32 else None
+    if job is None or job.user_id != user_id:
+        raise ApiError(404, f"no job {job_id!r}")
+    return job
+
+
+def job_body(job: Job) -> dict[str, object]:
+    """A job as sent by ``GET /jobs/<id>``."""
+    library = db.session.get(SampleLibrary, job.library_id)
+
+    def iso(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
+
+    return {
+        "id": job.id,
+        "library": library.name if library is not None else None,
+        "state": job.state,
+        "done": job.done,
+        "total": max(job.total, job.done),
+        "failed": [{"name": name, "reason": reason} for name, reason in sorted((job.failed or {}).items())],
+        "message": job.message,
+        "createdAt": iso(job.created_at),
+        "startedAt": iso(job.started_at),
+        "finishedAt": iso(job.finished_at),
+    }
+
+
+def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
+    """Store one result if the sample still has that content and is still unanalysed; True when stored."""
+    values: dict[str, object] = {
+        "analyzed_hash": content_hash,
+        "analyzed_at": utcnow(),
+        "analysis_runs": Sample.analysis_runs + 1,
+        "analysis_error": outcome.error,
+        "auto_tag": outcome.tag,
+        "auto_likelihood": outcome.likelihood,
+        "likelihoods": outcome.likelihoods,
+        "embedding": outcome.embedding,
+    }
+    result = db.session.execute(
+        update(Sample)
+        .where(
+            Sample.id == sample_id,
+            Sample.content_hash == content_hash,
+            or_(Sample.analyzed_hash.is_(None), Sample.analyzed_hash != Sample.content_hash),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Analyse the job's library chunk by chunk while ``owner`` holds the job; then refresh derived data."""
+    chunk = current_app.config["ANALYSIS_CHUNK"]
+    pause = current_app.config["ANALYSIS_PAUSE_SECONDS"]
+    while not should_stop():
+        job = db.session.get(Job, job_id)
+        if job is None or job.owner != owner or job.state != "running":
+            db.session.rollback()
+            return
+        library = db.session.get(SampleLibrary, job.library_id)
+        rows = db.session.execute(
+            select(Sample.id, Sample.name, Sample.content_hash, Sample.format)
+            .where(*pending_filter(job.library_id))
+            .order_by(Sample.id)
+            .limit(chunk)
+        ).all()
+        if not rows or library is None:
+            _finish(job, library)
+            return
+        user_id = job.user_id
+        db.session.rollback()  # no read transaction open during the computation
+        paths = {row.id: str(storage.audio_path(user_id, row.content_hash, row.format)) for row in rows}
+        outcomes = analyse_files(sorted(set(paths.values())))
+        job = db.session.get(Job, job_id)
+        if job is None or job.owner != owner:
+            db.session.rollback()
+            return
+        failed = dict(job.failed or {})
+        stored = 0
+        for row in rows:
+            outcome = outcomes[paths[row.id]]
+            if _store(row.id, row.content_hash, outcome):
+                stored += 1
+                if outcome.error:
+                    failed[row.name] = outcome.error
+        job.done += stored
+        job.failed = failed
+        job.heartbeat = time.time()
+        job.total = job.done + max(0, count_pending(job.library_id))
+        library = db.session.get(SampleLibrary, job.library_id)
+        if library is not None and stored:
+            touch(library, content=True)
+        db.session.commit()
+        if pause:
+            time.sleep(pause)
+    db.session.rollback()
+
+
+def _finish(job: Job, library: SampleLibrary | None) -> None:
+    job.state = "done"
+    job.finished_at = utcnow()
+    job.total = job.done
+    bad = len(job.failed or {})
+    job.message = f"analysed {job.done} sample(s)" + (f", {bad} could not be analysed" if bad else "")
+    job.owner = None
+    db.session.commit()
+    if library is not None:
+        try:
+            derived.refresh(library)
+        except Exception:  # the analysis itself is stored; map and recommendations are rebuilt on their next read
+            log.exception("refreshing the derived data of library %s failed", library.id)
+            db.session.rollback()
+
+
+def fail_job(job_id: str, message: str) -> None:
+    """Mark a job failed (an unexpected error in the worker)."""
+    db.session.rollback()
+    job = db.session.get(Job, job_id)
+    if job is not None:
+        job.state = "failed"
+        job.message = message
+        job.finished_at = utcnow()
+        job.owner = None
+        db.session.commit()

@@ -1,0 +1,194 @@
+"""Tag edits: a sample's full tag list (``PUT /sampletag/update``) and user custom tags with k-NN propagation."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from drumsamp_models import ctagger
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import TAG_NAME_MAX, Sample, SampleLibrary, SampleTag, Tag
+from . import knn
+from .access import touch
+from .libraries import PROPAGATED, USER, custom_tag_lists
+
+MAX_TAGS = 100
+
+
+def check_tag_name(raw: Any) -> str:
+    """A usable tag name (trimmed), else 400 naming the problem."""
+    if not isinstance(raw, str):
+        raise ApiError(400, f"a tag must be a string, got {type(raw).__name__}")
+    name = raw.strip()
+    if not name:
+        raise ApiError(400, "a tag must not be empty")
+    if len(name) > TAG_NAME_MAX:
+        raise ApiError(400, f"tag {name[:20]!r}... is longer than {TAG_NAME_MAX} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
+        raise ApiError(400, f"tag {name!r} contains control characters")
+    return name
+
+
+def _item(item: Any) -> tuple[str, str | None]:
+    """One entry of a tag list: ``"name"``, ``[name, source?, confidence?]``, ``{tags: name}`` or ``{name}``."""
+    if isinstance(item, str):
+        return check_tag_name(item), None
+    if isinstance(item, list) and item:
+        source = item[1] if len(item) > 1 and isinstance(item[1], str) else None
+        return check_tag_name(item[0]), source
+    if isinstance(item, dict):
+        for key in ("tags", "tag", "name"):
+            if key in item:
+                return check_tag_name(item[key]), item.get("source") if isinstance(item.get("source"), str) else None
+    raise ApiError(400, "each tag must be a string, a [name, source, confidence] list or an object {tags: name}")
+
+
+def parse_tag_list(body: Any) -> list[tuple[str, str | None]]:
+    """The tags of a ``PUT /sampletag/update`` body: ``{tags: [...]}`` or a bare list; duplicates dropped."""
+    items = body.get("tags") if isinstance(body, dict) else body
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list):
+        raise ApiError(400, 'expected {"tags": [...]} or a JSON list of tags')
+    if len(items) > MAX_TAGS:
+        raise ApiError(400, f"at most {MAX_TAGS} tags per sample")
+    seen: dict[str, str | None] = {}
+    for item in items:
+        name, source = _item(item)
+        seen.setdefault(name, source)
+    return list(seen.items())
+
+
+def tag_ids(names: set[str]) -> dict[str, int]:
+    """Ids of tag names, creating the missing ones."""
+    if not names:
+        return {}
+    found = {name: tid for name, tid in db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))}
+    for name in names - found.keys():
+        tag = Tag(name=name)
+        db.session.add(tag)
+        db.session.flush()
+        found[name] = tag.id
+    return found
+
+
+def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
+    """Make the sample's tags exactly the given list.
+
+    The auto tag stays only if its name is listed (leaving it out records a correction: it is hidden
+    from then on); a listed propagated tag marked ``"propagated"`` stays propagated; every other listed
+    name becomes a user tag; user and propagated tags not listed are removed.
+    """
+    wanted = parse_tag_list(body)
+    auto = sample.auto_tag if sample.analyzed_hash == sample.content_hash else None
+    names = {name for name, _ in wanted}
+    if auto is not None:
+        sample.auto_tag_rejected = auto not in names
+    current = {link.tag.name: link for link in sample.tag_links}
+    custom = [(n, s) for n, s in wanted if n != auto]  # naming the auto tag keeps it, whatever the source
+    ids = tag_ids({n for n, _ in custom})
+    for name, source in custom:
+        link = current.get(name)
+        if link is None:
+            sample.tag_links.append(SampleTag(tag_id=ids[name], source=USER, confidence=1.0))
+        elif not (link.source == PROPAGATED and source == PROPAGATED):
+            link.source, link.confidence = USER, 1.0
+    kept = {n for n, _ in custom}
+    for name, link in current.items():
+        if name not in kept:
+            sample.tag_links.remove(link)
+    touch(library)
+    db.session.commit()
+
+
+def parse_user_tags(body: Any) -> list[tuple[str, list[str]]]:
+    """The design's ``[{name, customTags: string[]}]``; 400 naming the first problem."""
+    if not isinstance(body, list):
+        raise ApiError(400, 'expected a JSON list [{"name": file name, "customTags": [tag, ...]}, ...]')
+    entries: dict[str, list[str]] = {}
+    for entry in body:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ApiError(400, 'each entry must be an object {"name": file name, "customTags": [tag, ...]}')
+        tags = entry.get("customTags", [])
+        if not isinstance(tags, list):
+            raise ApiError(400, f"customTags of {entry['name']!r} must be a list of strings")
+        if len(tags) > MAX_TAGS:
+            raise ApiError(400, f"at most {MAX_TAGS} custom tags per sample")
+        entries[entry["name"]] = list(dict.fromkeys(check_tag_name(t) for t in tags))
+    return list(entries.items())
+
+
+def custom_tags_by_name(library: SampleLibrary) -> dict[str, list[str]]:
+    """``{sample name: custom tag names}`` (user tags, then propagated ones) for samples that have any."""
+    rows = db.session.execute(
+        select(Sample.name, Tag.name, SampleTag.source, SampleTag.confidence)
+        .join(SampleTag, SampleTag.sample_id == Sample.id)
+        .join(Tag, SampleTag.tag_id == Tag.id)
+        .where(Sample.library_id == library.id)
+    ).all()
+    grouped: dict[str, list[tuple[str, str, float]]] = {}
+    for sample_name, tag, source, conf in rows:
+        grouped.setdefault(sample_name, []).append((tag, source, conf))
+    return {name: [t[0] for t in custom_tag_lists(items)] for name, items in sorted(grouped.items())}
+
+
+def apply_user_tags(library: SampleLibrary, entries: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """Set the user tags of the named samples, propagate all user tags of the library, return its custom tags."""
+    names = [name for name, _ in entries]
+    samples = {
+        s.name: s
+        for s in db.session.scalars(select(Sample).where(Sample.library_id == library.id, Sample.name.in_(names)))
+    }
+    missing = [n for n in names if n not in samples]
+    if missing:
+        raise ApiError(400, f"no sample named {missing[0]!r} in library {library.name!r}")
+    ids = tag_ids({t for _, tags in entries for t in tags})
+    for name, tags in entries:
+        sample = samples[name]
+        for link in list(sample.tag_links):
+            if link.source == USER or link.tag.name in tags:
+                sample.tag_links.remove(link)
+        db.session.flush()
+        for tag in tags:
+            sample.tag_links.append(SampleTag(tag_id=ids[tag], source=USER, confidence=1.0))
+    db.session.flush()
+    propagate(library)
+    touch(library)
+    db.session.commit()
+    return custom_tags_by_name(library)
+
+
+def propagate(library: SampleLibrary) -> None:
+    """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags."""
+    sample_ids = select(Sample.id).where(Sample.library_id == library.id)
+    db.session.execute(
+        delete(SampleTag).where(SampleTag.source == PROPAGATED, SampleTag.sample_id.in_(sample_ids)),
+        execution_options={"synchronize_session": False},
+    )
+    vectors = knn.library_vectors(library)
+    if vectors is None:
+        return
+    seeds: dict[str, list[str]] = {}
+    for sid, tag in db.session.execute(
+        select(SampleTag.sample_id, Tag.name)
+        .join(Tag, SampleTag.tag_id == Tag.id)
+        .where(SampleTag.source == USER, SampleTag.sample_id.in_(sample_ids))
+    ):
+        if str(sid) in vectors.index:
+            seeds.setdefault(str(sid), []).append(tag)
+    if not seeds:
+        return
+    found = ctagger.propagate_tags(vectors.index, seeds)
+    ids = tag_ids({score.tag for scores in found.values() for score in scores if score.source == PROPAGATED})
+    for sound_id, scores in found.items():
+        for score in scores:
+            if score.source == PROPAGATED:
+                db.session.add(
+                    SampleTag(
+                        sample_id=int(sound_id), tag_id=ids[score.tag], source=PROPAGATED, confidence=score.confidence
+                    )
+                )

@@ -1,0 +1,16 @@
+"""WSGI entry point for gunicorn: ``gunicorn backend.wsgi:app``.
+
+Brings the database schema up to date (serialised across workers by a file lock), removes upload
+temporaries a killed process left behind, and starts the background job runner, which resumes jobs
+interrupted by a previous stop.
+"""
+
+from __future__ import annotations
+
+from . import JOBS_KEY, create_app, upgrade_database
+from .services.storage import remove_stale_temporary_files
+
+app = create_app()
+upgrade_database(app)
+remove_stale_temporary_files(app.config["DATA_DIR"])
+app.extensions[JOBS_KEY].start()

@@ -1,0 +1,352 @@
+"""Similarity quality on real drum recordings: precision@10 per feature space, and custom-tag propagation.
+
+Data: the labelled one-shots (Kick / Snare / Cymbal / Tom) of ``data/dataset/manifest.csv`` (built from
+Debian packages, see docs/DATA_NOTES; the reserved ``sonic-pi-samples`` / supersonic sounds are never
+read). Features are cached under ``data/cache/similarity/``.
+
+(a) precision@10: for every one-shot, the share of its 10 nearest other one-shots of the same class;
+    per feature space (the design's exact zero-padding distance, the CMVN-MFCC index vectors, MusiCNN).
+(b) custom tags: a user tags 5 examples per tag (closed hat / open hat / ride / crash; rimshot / snare;
+    acoustic / electronic) in a library of all one-shots; the tags propagate to every other sound;
+    precision, recall and F1 (micro over tags, mean over random draws of the examples). The design's
+    rule (every sound within cosine distance 0.002 of a tagged sound) beside the calibrated k-NN rule.
+    Calibration (cut-off scale, k, minimum confidence) uses only the kits of the ``train`` split;
+    the figures are measured on the kits of ``val`` + ``test``.
+
+Run: ``.venv/bin/python bench/similarity_quality.py`` (first run computes features: a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from drumsamp_models import ctagger, vectors
+from drumsamp_models.batches import classification_features, recommendation_features
+from drumsamp_models.errors import AudioError
+from drumsamp_models.index import LibraryIndex
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "data" / "dataset" / "manifest.csv"
+CACHE = ROOT / "data" / "cache" / "similarity"
+ONE_SHOTS = ("Kick", "Snare", "Cymbal", "Tom")
+RESERVED = ("sonic-pi", "supersonic")
+DESIGN_THRESHOLD = 0.002
+N_EXAMPLES = 5
+TASKS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    # task -> (manifest column, {tag: values of that column that carry the tag})
+    "cymbals": (
+        "subclass",
+        {
+            "closed hat": ("closed_hat",),
+            "open hat": ("open_hat",),
+            "ride": ("ride",),
+            "crash": ("crash",),
+        },
+    ),
+    "snare/rimshot": ("subclass", {"rimshot": ("rimshot",), "snare": ("snare",)}),
+    "kit type": ("kit_type", {"acoustic": ("acoustic",), "electronic": ("electronic",)}),
+}
+DONT_CARE = {
+    # values scored neither as positives nor as negatives: the user's intent is unclear for them
+    "subclass": {"hat", "cymbal", "half_open_hat", "crash_ride"},
+    "kit_type": {"unknown"},
+}
+GRID = {
+    "n_neighbors": (1, 3, 5, 7, 10, 15),
+    "min_confidence": (0.2, 0.3, 0.5, 0.7),
+    "cutoff_scale": (0.75, 1.0, 1.5, 2.0, 3.0),
+    "weights": ("uniform", "distance"),
+}
+
+
+@dataclass
+class Sound:
+    """One manifest row with its cached features."""
+
+    path: str
+    label: str
+    subclass: str
+    kit_type: str
+    kit: str
+    split: str
+    mfcc: np.ndarray
+    musicnn: np.ndarray  # per-patch embeddings (n_patches, 200)
+
+
+def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
+    """One-shot rows of the manifest, reserved sources refused."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows = [r for r in rows if r["label"] in ONE_SHOTS]
+    bad = [r["path"] for r in rows if any(k in (r["source"] + r["path"]).lower() for k in RESERVED)]
+    if bad:
+        raise SystemExit(f"reserved evaluation sounds in the manifest, refusing: {bad[:3]}")
+    return rows
+
+
+def _cache_file(path: str) -> Path:
+    st = os.stat(path)
+    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|v1"
+    return CACHE / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
+
+
+def load_sounds(rows: Sequence[dict[str, str]], verbose: bool = True) -> list[Sound]:
+    """Features of every row, computed once and cached (CMVN-MFCC sequence, MusiCNN per-patch embeddings)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    embedder = vectors.MusicnnEmbedder()
+    sounds: list[Sound] = []
+    todo = [r for r in rows if not _cache_file(r["path"]).exists()]
+    if todo and verbose:
+        print(f"computing features of {len(todo)} files (cached under {CACHE})", file=sys.stderr)
+    start = time.perf_counter()
+    for n, r in enumerate(todo, 1):
+        try:
+            mfcc = recommendation_features(r["path"])
+            emb = embedder.embed_patches(classification_features(r["path"]))
+        except AudioError as exc:
+            print(f"skipped {r['path']}: {exc.reason}", file=sys.stderr)
+            continue
+        np.savez(_cache_file(r["path"]), mfcc=mfcc, musicnn=emb)
+        if verbose and n % 100 == 0:
+            print(f"  {n}/{len(todo)} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    for r in rows:
+        f = _cache_file(r["path"])
+        if not f.exists():
+            continue
+        with np.load(f) as z:
+            sounds.append(
+                Sound(
+                    r["path"], r["label"], r["subclass"], r["kit_type"], r["kit"], r["split"], z["mfcc"], z["musicnn"]
+                )
+            )
+    return sounds
+
+
+# ---------------------------------------------------------------------- feature spaces
+def space_vectors(sounds: Sequence[Sound], space: str) -> tuple[np.ndarray, bool]:
+    """(vectors, normalize) of the sounds in one space; ``mfcc-design`` keeps every frame (the exact design)."""
+    if space == "mfcc-design":
+        frames = max(len(s.mfcc) for s in sounds)
+        return vectors.mfcc_vectors((s.mfcc for s in sounds), frames), False
+    if space == vectors.MFCC:
+        return vectors.mfcc_vectors(s.mfcc for s in sounds), False
+    if space == vectors.MUSICNN:
+        return np.stack([vectors.musicnn_vector(s.musicnn) for s in sounds]), True
+    raise ValueError(space)
+
+
+SPACE_NAMES = {
+    "mfcc-design": "CMVN-MFCC, design (zero-pad to the longer, every frame)",
+    vectors.MFCC: f"CMVN-MFCC, index vectors ({vectors.MFCC_FRAMES} frames)",
+    vectors.MUSICNN: "MusiCNN 200-d embedding (mean over patches)",
+}
+
+
+def precision_at_10(sounds: Sequence[Sound], space: str) -> tuple[float, dict[str, float]]:
+    """Mean share of same-class sounds among each sound's 10 nearest (overall, and per class)."""
+    X, normalize = space_vectors(sounds, space)
+    index = LibraryIndex(algorithm="exact", normalize=normalize).fit(X, [str(i) for i in range(len(sounds))])
+    _, ids = index.kneighbors(None, 10)
+    labels = np.array([s.label for s in sounds])
+    hits = labels[ids.astype(int)] == labels[:, None]
+    per = hits.mean(axis=1)
+    return float(per.mean()), {c: float(per[labels == c].mean()) for c in ONE_SHOTS}
+
+
+def median_nn_distance(sounds: Sequence[Sound], space: str) -> float:
+    """Median distance from each sound to its nearest other sound."""
+    X, normalize = space_vectors(sounds, space)
+    index = LibraryIndex(algorithm="exact", normalize=normalize).fit(X, [str(i) for i in range(len(sounds))])
+    dist, _ = index.kneighbors(None, 1)
+    return float(np.median(dist[:, 0]))
+
+
+# ---------------------------------------------------------------------- custom-tag propagation
+@dataclass
+class Scores:
+    """Summed counts over draws; precision, recall, F1 from them (micro over tags and sounds)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    per_tag: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Task:
+    """One tagging task on one pool: ground truth, scored sounds and the example draws."""
+
+    name: str
+    tags: list[str]
+    truth: np.ndarray  # (n_sounds, n_tags) bool
+    scored: np.ndarray  # (n_sounds,) bool
+    draws: list[np.ndarray]  # example indices per draw (N_EXAMPLES per tag)
+
+
+def make_tasks(pool: Sequence[Sound], n_draws: int, seed: int) -> list[Task]:
+    """The three tagging tasks on ``pool``, each with ``n_draws`` random choices of 5 examples per tag."""
+    tasks = []
+    rng = np.random.default_rng(seed)
+    for name, (column, tag_values) in TASKS.items():
+        values = np.array([getattr(s, column) for s in pool])
+        truth = np.stack([np.isin(values, v) for v in tag_values.values()], axis=1)
+        scored = ~np.isin(values, sorted(DONT_CARE[column]))
+        draws = [
+            np.concatenate(
+                [rng.choice(np.flatnonzero(truth[:, j]), N_EXAMPLES, replace=False) for j in range(truth.shape[1])]
+            )
+            for _ in range(n_draws)
+        ]
+        tasks.append(Task(name, list(tag_values), truth, scored, draws))
+    return tasks
+
+
+def evaluate_tagger(
+    X: np.ndarray, task: Task, tagger: ctagger.CustomTagger, classes: np.ndarray | None = None
+) -> Scores:
+    """Propagate the task's tags from each draw's examples to the rest of the pool and score them."""
+    scores = Scores()
+    for examples in task.draws:
+        tags = [[task.tags[j] for j in np.flatnonzero(task.truth[i])] for i in examples]
+        ex_cls = None if classes is None else list(classes[examples])
+        tagger.fit(X[examples], tags, ex_cls)
+        predicted = tagger.predict(X, None if classes is None else list(classes))
+        mask = task.scored.copy()
+        mask[examples] = False
+        for j, tag in enumerate(task.tags):
+            pred = np.array([tag in p for p in predicted])
+            tp = int((pred & task.truth[:, j] & mask).sum())
+            fp = int((pred & ~task.truth[:, j] & mask).sum())
+            fn = int((~pred & task.truth[:, j] & mask).sum())
+            scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
+            counts = scores.per_tag.setdefault(tag, [0, 0, 0])
+            counts[0], counts[1], counts[2] = counts[0] + tp, counts[1] + fp, counts[2] + fn
+    return scores
+
+
+def design_tagger(threshold: float = DESIGN_THRESHOLD) -> ctagger.CustomTagger:
+    """The design's rule as a CustomTagger: every tag of every example within ``threshold``."""
+    return ctagger.CustomTagger(n_neighbors=10_000, min_confidence=1e-9, cutoff=threshold, normalize=False)
+
+
+def calibrate(
+    X: np.ndarray, normalize: bool, tasks: Sequence[Task], classes: np.ndarray | None
+) -> tuple[dict[str, float], float]:
+    """Grid search on the calibration pool: the parameters with the best mean F1 over the tasks."""
+    best: tuple[float, dict[str, float]] | None = None
+    for values in itertools.product(*GRID.values()):
+        params = dict(zip(GRID, values, strict=True))
+        tagger = ctagger.CustomTagger(**params, normalize=normalize)  # type: ignore[arg-type]
+        f1 = float(np.mean([evaluate_tagger(X, t, tagger, classes).f1 for t in tasks]))
+        if best is None or f1 > best[0] + 1e-12:
+            best = (f1, params)
+    assert best is not None
+    return best[1], best[0]
+
+
+def fmt_scores(scores: Sequence[Scores]) -> str:
+    """``P / R / F1`` cells per task, then the mean F1."""
+    cells = [f"{s.precision:.2f} / {s.recall:.2f} / **{s.f1:.2f}**" for s in scores]
+    return " | ".join(cells) + f" | **{np.mean([s.f1 for s in scores]):.3f}**"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calibration-draws", type=int, default=20)
+    parser.add_argument("--eval-draws", type=int, default=50)
+    args = parser.parse_args()
+    rows = read_manifest()
+    sounds = load_sounds(rows)
+    calib = [s for s in sounds if s.split == "train"]
+    held = [s for s in sounds if s.split in ("val", "test")]
+    print(f"{len(sounds)} one-shots ({len(calib)} in train kits, {len(held)} in val + test kits), from {MANIFEST}")
+    counts = {c: sum(s.label == c for s in sounds) for c in ONE_SHOTS}
+    print("classes: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+
+    print("\n### (a) precision@10 (share of the 10 nearest other one-shots of the same class)\n")
+    print("| feature space | all one-shots | val + test kits | Kick | Snare | Cymbal | Tom | median NN distance |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for space in SPACE_NAMES:
+        p_all, per = precision_at_10(sounds, space)
+        p_held, _ = precision_at_10(held, space)
+        per_cls = " | ".join(f"{per[c]:.3f}" for c in ONE_SHOTS)
+        nn = median_nn_distance(sounds, space)
+        print(f"| {SPACE_NAMES[space]} | **{p_all:.3f}** | {p_held:.3f} | {per_cls} | {nn:.3f} |")
+
+    print("\n### (b) custom-tag propagation, 5 examples per tag (P / R / F1 per task, mean F1)\n")
+    print(
+        f"Calibrated on the train kits ({args.calibration_draws} draws per task), measured on the val + test "
+        f"kits ({args.eval_draws} draws per task); the library is every one-shot of those kits."
+    )
+    print("\n| space | rule | parameters | " + " | ".join(TASKS) + " | mean F1 |")
+    print("|---|---|---|" + "---:|" * (len(TASKS) + 1))
+    calib_tasks = make_tasks(calib, args.calibration_draws, seed=1)
+    held_tasks = make_tasks(held, args.eval_draws, seed=2)
+    held_classes = np.array([s.label for s in held])
+    calib_classes = np.array([s.label for s in calib])
+    for space in ("mfcc-design", vectors.MFCC, vectors.MUSICNN):
+        X_held, normalize = space_vectors(held, space)
+        if normalize:
+            X_held = X_held / np.maximum(np.linalg.norm(X_held, axis=1, keepdims=True), 1e-12)
+        design = [evaluate_tagger(X_held, t, design_tagger()) for t in held_tasks]
+        print(f"| {space} | design: within {DESIGN_THRESHOLD} | – | {fmt_scores(design)} |")
+        if space == "mfcc-design":
+            continue
+        X_calib, _ = space_vectors(calib, space)
+        if normalize:
+            X_calib = X_calib / np.maximum(np.linalg.norm(X_calib, axis=1, keepdims=True), 1e-12)
+        for gated in (False, True):
+            cls_c = calib_classes if gated else None
+            cls_h = held_classes if gated else None
+            params, calib_f1 = calibrate(X_calib, False, calib_tasks, cls_c)
+            tagger = ctagger.CustomTagger(**params, normalize=False)  # type: ignore[arg-type]
+            held_scores = [evaluate_tagger(X_held, t, tagger, cls_h) for t in held_tasks]
+            rule = "calibrated k-NN" + (" + same class" if gated else "")
+            shown = ", ".join(f"{k}={v}" for k, v in params.items())
+            print(f"| {space} | {rule} | {shown} (train F1 {calib_f1:.3f}) | {fmt_scores(held_scores)} |")
+    defaults = ctagger.CustomTagger(normalize=False)
+    X_held, _ = space_vectors(held, vectors.DEFAULT_SPACE)
+    X_held = X_held / np.linalg.norm(X_held, axis=1, keepdims=True)
+    shown = f"n_neighbors={defaults.n_neighbors}, min_confidence={defaults.min_confidence}, "
+    shown += f"cutoff_scale={defaults.cutoff_scale}, weights={defaults.weights}"
+    gated_scores = [evaluate_tagger(X_held, t, defaults, held_classes) for t in held_tasks]
+    scores = [evaluate_tagger(X_held, t, defaults) for t in held_tasks]
+    print(f"| {vectors.DEFAULT_SPACE} | package defaults | {shown} | {fmt_scores(scores)} |")
+    print(f"| {vectors.DEFAULT_SPACE} | package defaults + same class | {shown} | {fmt_scores(gated_scores)} |")
+    print("\nPer tag, package defaults in the default space (P / R / F1):")
+    for task, sc in zip(held_tasks, scores, strict=True):
+        cells = []
+        for tag, (tp, fp, fn) in sc.per_tag.items():
+            p = tp / (tp + fp) if tp + fp else 0.0
+            r = tp / (tp + fn) if tp + fn else 0.0
+            f = 2 * p * r / (p + r) if p + r else 0.0
+            cells.append(f"{tag} {p:.2f} / {r:.2f} / {f:.2f}")
+        print(f"- {task.name}: " + "; ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

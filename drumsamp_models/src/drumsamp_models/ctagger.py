@@ -1,0 +1,297 @@
+"""Custom tagger: the user's own tags ("dusty", "909", "my trap kit") spread to similar sounds.
+
+Two ways in:
+
+* :func:`get_custom_tag_nearest` — the design's call (listing 2): one feature file, a ``{file name: tag}``
+  dictionary and a cosine-distance threshold on the design's CMVN-MFCC distance.
+* :class:`CustomTagger` and :func:`propagate_tags` — any number of tags per sound, spread by a k-NN vote
+  among the nearest user-tagged sounds with a calibrated distance cut-off, a confidence per tag, and
+  the user's explicit tags always kept over propagated ones. Works on a :class:`~.index.LibraryIndex`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .batches import RECOMMENDATION
+from .index import EmptyLibraryError, LibraryIndex, _normalise
+from .vectors import design_distance, load_cached, resolve_feature_file
+
+__all__ = [
+    "DEFAULT_CUTOFF_SCALE",
+    "DEFAULT_MIN_CONFIDENCE",
+    "DEFAULT_N_NEIGHBORS",
+    "DESIGN_THRESHOLD",
+    "CustomTagger",
+    "TagScore",
+    "get_custom_tag_nearest",
+    "normalise_tag_dict",
+    "propagate_tags",
+]
+
+DESIGN_THRESHOLD = 0.002
+"""The design's fixed cosine-distance threshold (kept for :func:`get_custom_tag_nearest`)."""
+DEFAULT_N_NEIGHBORS = 5
+DEFAULT_MIN_CONFIDENCE = 0.3
+DEFAULT_CUTOFF_SCALE = 1.5
+"""The defaults (k = 5, confidence ≥ 0.3, cut-off 1.5 × the tag's spread, uniform votes) are the best of a
+grid search on the train kits of the drum dataset in the default (MusiCNN) space, by
+``bench/similarity_quality.py``; docs/evaluation.md has the figures on the held-out kits."""
+
+
+def normalise_tag_dict(tag_dict: Mapping[Any, str | Iterable[str]]) -> dict[str, list[str]]:
+    """``{name: tag or tags}`` → ``{name: [tags]}``: strings stripped, empty tags and duplicates dropped."""
+    out: dict[str, list[str]] = {}
+    for name, value in tag_dict.items():
+        values = [value] if isinstance(value, str) else list(value)
+        tags: list[str] = []
+        for tag in values:
+            if not isinstance(tag, str):
+                raise TypeError(f"tags of {name!r} must be strings, got {type(tag).__name__}")
+            tag = tag.strip()
+            if tag and tag not in tags:
+                tags.append(tag)
+        out[os.fspath(name)] = tags
+    return out
+
+
+# ---------------------------------------------------------------------- the design's call
+def get_custom_tag_nearest(
+    npz_file: str | os.PathLike[str],
+    custom_tag_dict: Mapping[Any, str | Iterable[str]],
+    cosine_dist_thresh: float = DESIGN_THRESHOLD,
+    *,
+    batches_dir: str | os.PathLike[str] | None = None,
+) -> list[str]:
+    """Custom tags of one sound by the design's rule (listing 2).
+
+    ``npz_file`` is the sound's recommendation feature file (or its audio path / base name when
+    ``batches_dir`` is given); ``custom_tag_dict`` maps user-tagged sounds — by original audio path,
+    base name or ``.npz`` path, all looked up in the same batches directory (default: the folder of
+    ``npz_file``) — to one tag or a list of tags. Distances are the design's: CMVN-MFCC, the shorter
+    sequence zero-padded to the longer, cosine distance.
+
+    Returns the list of custom tags of the sound: its own tags if the user tagged it (explicit tags
+    win), else the tags of every tagged sound within ``cosine_dist_thresh``, nearest first, each tag
+    once; an empty list when none is close enough. Unknown names raise
+    :class:`~.index.UnknownSoundError`.
+    """
+    root = os.fspath(batches_dir) if batches_dir is not None else os.path.dirname(os.fspath(npz_file)) or "."
+    query_path = resolve_feature_file(npz_file, root)
+    query = load_cached(query_path, RECOMMENDATION)
+    tagged = normalise_tag_dict(custom_tag_dict)
+    scored: list[tuple[float, int, int, str]] = []
+    for order, (name, tags) in enumerate(tagged.items()):
+        path = resolve_feature_file(name, root)
+        if os.path.samefile(path, query_path):
+            return list(tags)
+        dist = design_distance(query.data, load_cached(path, RECOMMENDATION).data)
+        if dist <= cosine_dist_thresh:
+            scored.extend((dist, order, pos, tag) for pos, tag in enumerate(tags))
+    result: list[str] = []
+    for *_, tag in sorted(scored):
+        if tag not in result:
+            result.append(tag)
+    return result
+
+
+# ---------------------------------------------------------------------- k-NN propagation
+@dataclass(frozen=True)
+class TagScore:
+    """One tag of one sound: ``source`` is ``"user"`` (explicit, confidence 1) or ``"propagated"``."""
+
+    tag: str
+    confidence: float
+    source: str
+
+
+class CustomTagger:
+    """Multi-tag k-NN propagation from user-tagged sounds, with a calibrated distance cut-off.
+
+    For a sound ``x`` the ``n_neighbors`` nearest user-tagged sounds are looked at and only those
+    closer than their tag's cut-off are kept ("close" examples). The confidence of tag ``t`` is the
+    share of the close examples that carry ``t`` (weights ``1 - d / cutoff`` with
+    ``weights="distance"``, else 1 each); ``x`` gets every tag whose confidence reaches
+    ``min_confidence``, and no tag when no example is close. A sound may get any number of tags, and
+    an example may carry several.
+
+    The cut-off of tag ``t`` (``cutoff="auto"``) is ``cutoff_scale`` times the tag's spread: the
+    median distance from each of its examples to the nearest other example of the same tag (a tag
+    with a single example borrows the median spread of the other tags). A float ``cutoff`` is one
+    absolute cosine distance for every tag (the design's rule is ``cutoff=0.002``).
+
+    With ``classes`` (an instrument class per sound, e.g. the tagger's Kick / Snare / Cymbal / Tom)
+    given to ``fit`` and ``predict_confidence``, a sound is compared only with examples of its own class.
+
+    Inputs are vectors of one feature space, L2-normalised unless ``normalize=False``.
+    Attributes after ``fit``: ``tags_`` (sorted), ``cutoffs_`` ({tag: distance}), ``n_examples_``.
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = DEFAULT_N_NEIGHBORS,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        cutoff: float | str = "auto",
+        cutoff_scale: float = DEFAULT_CUTOFF_SCALE,
+        weights: str = "uniform",
+        normalize: bool = True,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.min_confidence = min_confidence
+        self.cutoff = cutoff
+        self.cutoff_scale = cutoff_scale
+        self.weights = weights
+        self.normalize = normalize
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters (scikit-learn style)."""
+        return {
+            "n_neighbors": self.n_neighbors,
+            "min_confidence": self.min_confidence,
+            "cutoff": self.cutoff,
+            "cutoff_scale": self.cutoff_scale,
+            "weights": self.weights,
+            "normalize": self.normalize,
+        }
+
+    def set_params(self, **params: Any) -> CustomTagger:
+        """Set constructor parameters (scikit-learn style)."""
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise ValueError(f"unknown parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    def _prep(self, X: Any) -> np.ndarray:
+        arr = np.asarray(X, dtype=np.float32)
+        if arr.ndim != 2:
+            raise ValueError(f"expected a 2-D array of vectors, got shape {arr.shape}")
+        return _normalise(arr) if self.normalize else arr
+
+    def fit(self, X: Any, tags: Sequence[str | Iterable[str]], classes: Sequence[str] | None = None) -> CustomTagger:
+        """Learn from user-tagged sounds: vectors ``X`` (n, d), each row's tag or tags, optionally each row's class."""
+        if self.weights not in ("uniform", "distance"):
+            raise ValueError(f"weights must be 'uniform' or 'distance', not {self.weights!r}")
+        if self.n_neighbors < 1:
+            raise ValueError("n_neighbors must be at least 1")
+        arr = self._prep(X)
+        rows = [normalise_tag_dict({"_": t})["_"] for t in tags]
+        if len(rows) != len(arr):
+            raise ValueError(f"{len(arr)} vectors but {len(rows)} tag lists")
+        if classes is not None and len(classes) != len(arr):
+            raise ValueError(f"{len(arr)} vectors but {len(classes)} classes")
+        keep = [i for i, r in enumerate(rows) if r]
+        if not keep:
+            raise ValueError("no tagged sounds: give at least one sound with at least one tag")
+        self.X_ = arr[keep]
+        self.example_tags_ = [rows[i] for i in keep]
+        self.example_classes_ = None if classes is None else np.array([str(classes[i]) for i in keep])
+        self.tags_ = sorted({t for r in self.example_tags_ for t in r})
+        self.n_examples_ = {t: sum(t in r for r in self.example_tags_) for t in self.tags_}
+        self._membership = np.array([[t in r for t in self.tags_] for r in self.example_tags_], dtype=np.float32)
+        self.cutoffs_ = self._cutoffs()
+        self._example_cutoff = np.array([max(self.cutoffs_[t] for t in r) for r in self.example_tags_])
+        return self
+
+    def _cutoffs(self) -> dict[str, float]:
+        if self.cutoff != "auto":
+            return dict.fromkeys(self.tags_, float(self.cutoff))
+        dist = np.maximum(1.0 - self.X_ @ self.X_.T, 0.0)
+        spreads: dict[str, float] = {}
+        for j, tag in enumerate(self.tags_):
+            members = np.flatnonzero(self._membership[:, j])
+            if len(members) >= 2:
+                sub = dist[np.ix_(members, members)].copy()
+                np.fill_diagonal(sub, np.inf)
+                spreads[tag] = float(np.median(sub.min(axis=1)))
+        if not spreads:  # every tag has a single example: the examples' spread among themselves
+            off = dist[~np.eye(len(dist), dtype=bool)]
+            spreads["*"] = float(np.median(off)) / 2 if off.size else 0.0
+        fallback = float(np.median(list(spreads.values())))
+        return {tag: float(self.cutoff_scale * spreads.get(tag, fallback)) for tag in self.tags_}
+
+    def predict_confidence(self, X: Any, classes: Sequence[str] | None = None) -> list[dict[str, float]]:
+        """Per sound, ``{tag: confidence}`` of the tags that reach ``min_confidence`` (highest first)."""
+        if not hasattr(self, "X_"):
+            raise RuntimeError("CustomTagger is not fitted: call fit() with the user-tagged sounds first")
+        arr = self._prep(X)
+        gate = self.example_classes_ is not None and classes is not None
+        if gate and len(classes) != len(arr):  # type: ignore[arg-type]
+            raise ValueError(f"{len(arr)} vectors but {len(classes)} classes")  # type: ignore[arg-type]
+        out: list[dict[str, float]] = []
+        k = min(self.n_neighbors, len(self.X_))
+        for start in range(0, len(arr), 4096):
+            dist = np.maximum(1.0 - arr[start : start + 4096] @ self.X_.T, 0.0).astype(np.float64)
+            if gate:
+                query_cls = np.asarray([str(c) for c in classes[start : start + 4096]])  # type: ignore[index]
+                dist[query_cls[:, None] != self.example_classes_[None, :]] = np.inf
+            near = np.argsort(dist, axis=1, kind="stable")[:, :k]
+            d = np.take_along_axis(dist, near, axis=1)
+            cut = self._example_cutoff[near]
+            close = d <= cut
+            if self.weights == "distance":
+                w = np.where(close, 1.0 - d / np.maximum(cut, 1e-12) + 1e-6, 0.0)
+            else:
+                w = close.astype(np.float64)
+            total = w.sum(axis=1, keepdims=True)
+            conf = np.einsum("qk,qkt->qt", w, self._membership[near]) / np.where(total > 0, total, 1.0)
+            for row in conf:
+                hits = np.flatnonzero((row > 0) & (row >= self.min_confidence - 1e-9))
+                pairs = sorted(((float(row[j]), self.tags_[j]) for j in hits), key=lambda p: (-p[0], p[1]))
+                out.append({tag: c for c, tag in pairs})
+        return out
+
+    def predict(self, X: Any, classes: Sequence[str] | None = None) -> list[list[str]]:
+        """Per sound, the propagated tags (highest confidence first)."""
+        return [list(c) for c in self.predict_confidence(X, classes)]
+
+
+def propagate_tags(
+    index: LibraryIndex,
+    user_tags: Mapping[Any, str | Iterable[str]],
+    tagger: CustomTagger | None = None,
+    *,
+    classes: Mapping[str, str] | None = None,
+) -> dict[str, list[TagScore]]:
+    """Custom tags of every sound in ``index`` from the user's explicit tags.
+
+    ``user_tags`` maps sounds (by id, path or unique base name) to one tag or a list of tags (an empty
+    list counts as untagged). Sounds the user tagged keep exactly their tags (``source="user"``,
+    confidence 1): explicit tags always win and nothing is propagated onto them. Every other sound
+    gets the tags ``tagger`` (default: :class:`CustomTagger` with the calibrated defaults) propagates,
+    ``source="propagated"``. ``classes`` ({sound id: instrument class}, e.g. the tagger's results)
+    restricts each sound to examples of its own class. Returns ``{sound id: [TagScore, ...]}`` for
+    every sound, highest confidence first (empty list: no tag).
+    """
+    if len(index) == 0:
+        raise EmptyLibraryError("the library index holds no sounds: nothing to tag")
+    explicit: dict[str, list[str]] = {}
+    for name, tags in normalise_tag_dict(user_tags).items():
+        if not tags:
+            continue
+        sound_id = index.resolve(name)
+        merged = explicit.setdefault(sound_id, [])
+        merged += [t for t in tags if t not in merged]
+    result: dict[str, list[TagScore]] = {i: [TagScore(t, 1.0, "user") for t in explicit.get(i, [])] for i in index.ids}
+    if not explicit:
+        return result
+    params = (tagger or CustomTagger()).get_params()
+    model = CustomTagger(**{**params, "normalize": False})  # the index hands out its own (scaled) vectors
+    examples = list(explicit)
+
+    def cls(ids: Sequence[str]) -> list[str] | None:
+        return None if classes is None else [str(classes.get(i, "")) for i in ids]
+
+    model.fit(index.vectors(examples), [explicit[i] for i in examples], cls(examples))
+    others = [i for i in index.ids if i not in explicit]
+    for start in range(0, len(others), 8192):
+        chunk = others[start : start + 8192]
+        confidences = model.predict_confidence(index.vectors(chunk), cls(chunk))
+        for sound_id, conf in zip(chunk, confidences, strict=True):
+            result[sound_id] = [TagScore(t, round(c, 6), "propagated") for t, c in conf.items()]
+    return result

@@ -1,0 +1,137 @@
+"""Background analysis with the real tagger: jobs, progress, only new or changed samples, /tags, failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Sample
+from drumsamp_models.tagger import CLASSES, UNKNOWN
+from tests.audio_factory import kick, write
+from tests.backend.conftest import User, register
+
+
+def wait_for_job(user: User, job: str, limit: float = 300.0) -> dict:
+    """The job once finished (a bounded wait for background work, not a timing assertion)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        body = user.get(f"/jobs/{job}").get_json()
+        if body["state"] in ("done", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} did not finish")
+
+
+def runs(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return {name: n for name, n in db.session.execute(select(Sample.name, Sample.analysis_runs))}
+
+
+def assert_auto_tagged(samples: list[dict]) -> None:
+    for sample in samples:
+        name, source, confidence = sample["tags"][0]
+        assert source == "auto", sample
+        assert name in (*CLASSES, UNKNOWN)
+        assert 0.0 <= float(confidence) <= 1.0 and len(confidence.split(".")[1]) == 3
+
+
+def test_analyze_answers_at_once_and_the_job_reports_progress(app: Flask, user: User, sounds: list[Path]) -> None:
+    for path in sounds[:4]:
+        assert user.upload("Drums", path).status_code == 200
+    response = user.get("/analyze/Drums")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"message", "job"}
+    job = wait_for_job(user, body["job"])
+    assert set(job) == {
+        "id",
+        "library",
+        "state",
+        "done",
+        "total",
+        "failed",
+        "message",
+        "createdAt",
+        "startedAt",
+        "finishedAt",
+    }
+    assert job["state"] == "done" and job["library"] == "Drums"
+    assert job["done"] == job["total"] == 4
+    assert job["failed"] == []
+    listing = user.get("/get/library/Drums").get_json()
+    assert_auto_tagged(listing["samples"])
+    assert runs(app) == {p.name: 1 for p in sounds[:4]}
+
+
+def test_only_new_or_changed_samples_are_analysed(app: Flask, user: User, sounds: list[Path], tmp_path: Path) -> None:
+    for path in sounds[:3]:
+        assert user.upload("Drums", path).status_code == 200
+    assert wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])["done"] == 3
+    nothing = user.get("/analyze/Drums").get_json()
+    assert "nothing to analyse" in nothing["message"]
+    assert wait_for_job(user, nothing["job"])["total"] == 0
+    assert user.upload("Drums", sounds[3]).status_code == 200
+    changed = write(tmp_path / "changed.wav", kick(0.7, seed=42))
+    assert user.upload("Drums", changed, sounds[0].name).status_code == 200
+    job = wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])
+    assert job["done"] == job["total"] == 2
+    assert runs(app) == {sounds[0].name: 2, sounds[1].name: 1, sounds[2].name: 1, sounds[3].name: 1}
+
+
+def test_tags_runs_the_tagger_and_returns_the_library(app: Flask, user: User, sounds: list[Path]) -> None:
+    for path in sounds[:3]:
+        assert user.upload("Drums", path).status_code == 200
+    response = user.get("/tags/Drums")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"libname", "samples"}
+    assert [s["name"] for s in body["samples"]] == sorted(p.name for p in sounds[:3])
+    assert_auto_tagged(body["samples"])
+    assert user.get("/get/library/Drums").get_json() == body
+    again = user.get("/tags/Drums")
+    assert again.get_json() == body
+    assert set(runs(app).values()) == {1}
+    assert user.get("/tags/Nope").status_code == 400
+
+
+def test_same_content_in_another_library_reuses_the_analysis(app: Flask, user: User, sounds: list[Path]) -> None:
+    assert user.upload("A", sounds[0]).status_code == 200
+    tags_a = user.get("/tags/A").get_json()["samples"][0]["tags"]
+    assert user.upload("B", sounds[0]).status_code == 200
+    assert user.get("/get/library/B").get_json()["samples"][0]["tags"] == tags_a
+    assert "nothing to analyse" in user.get("/analyze/B").get_json()["message"]
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Sample.analysis_runs))) == [0, 1]
+
+
+def test_a_file_that_fails_analysis_is_reported_with_its_reason(app: Flask, user: User, sounds: list[Path]) -> None:
+    for path in sounds[:2]:
+        assert user.upload("Drums", path).status_code == 200
+    stored = sorted((Path(app.config["DATA_DIR"]) / "storage").rglob("*.wav"))
+    with app.app_context():
+        broken = db.session.scalar(select(Sample).where(Sample.content_hash == stored[0].stem)).name
+    stored[0].write_bytes(stored[0].read_bytes()[:200])  # the disk copy got damaged after upload
+    job = wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])
+    assert job["state"] == "done" and job["done"] == 2
+    assert [f["name"] for f in job["failed"]] == [broken]
+    assert job["failed"][0]["reason"]
+    details = user.get(f"/sample/Drums/{broken}").get_json()
+    assert details["analysed"] is True and details["analysisError"]
+    samples = {s["name"]: s["tags"] for s in user.get("/get/library/Drums").get_json()["samples"]}
+    assert samples[broken] == []
+    assert len(samples) == 2 and all(tags for name, tags in samples.items() if name != broken)
+
+
+def test_jobs_are_private(app: Flask, user: User, sounds: list[Path]) -> None:
+    assert user.upload("Drums", sounds[0]).status_code == 200
+    job = user.get("/analyze/Drums").get_json()["job"]
+    other = register(app.test_client())
+    theirs = other.get(f"/jobs/{job}")
+    assert theirs.status_code == 404
+    assert theirs.get_json() == {"message": f"no job {job!r}"}
+    assert user.get("/jobs/no-such-job").status_code == 404
+    wait_for_job(user, job)
