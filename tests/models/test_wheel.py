@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -44,6 +45,8 @@ def test_wheel_name_and_contents(wheel: Path) -> None:
     for module in ("audio", "features", "utils", "batches", "errors", "cli"):
         assert f"drumsamp_models/{module}.py" in names
     assert not [n for n in names if n.startswith(("tests/", "tools/"))]
+    for shipped in ("MTT_musicnn.weights.h5", "LICENSE-musicnn.txt", "tagger_head.npz"):
+        assert f"drumsamp_models/weights/{shipped}" in names
 
 
 def test_wheel_installs_offline_into_fresh_venv(wheel: Path, tmp_path: Path) -> None:
@@ -68,10 +71,22 @@ def test_wheel_installs_offline_into_fresh_venv(wheel: Path, tmp_path: Path) -> 
         assert drumsamp_models.__file__.startswith({str(site)!r}), drumsamp_models.__file__
         audio_files = [str(f) for f in Path('./Sample_Lib/').glob('**/*.wav')]
         report = utils.save_classification_batches_to_disk(audio_files, './classification_batches')
+        from drumsamp_models import tagger
+        tags = tagger.predict_tags_on_computed_mels(report.feature_files)
+        assert set(tags) == set(audio_files), tags
+        assert all(abs(sum(t["likelihoods"].values()) - 1) < 1e-4 for t in tags.values())
         print(len(report.written), len(report.failed), drumsamp_models.__version__)
         """
     )
-    run = subprocess.run([str(py), "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    # No network: any download attempt by the package would fail here.
+    offline = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "no_proxy": "*",
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }
+    run = subprocess.run([str(py), "-c", script], cwd=tmp_path, capture_output=True, text=True, env=offline)
     assert run.returncode == 0, run.stderr
     written, failed, version = run.stdout.split()
     assert (written, failed) == ("6", "0")
