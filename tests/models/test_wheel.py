@@ -82,7 +82,6 @@ def test_wheel_installs_offline_into_fresh_venv(wheel: Path, tmp_path: Path) -> 
     offline = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
-        "no_proxy": "*",
         "http_proxy": "http://127.0.0.1:9",
         "https_proxy": "http://127.0.0.1:9",
     }
