@@ -127,6 +127,13 @@ def _process_one(
         return source, None, f"{type(exc).__name__}: {exc}"
 
 
+def _single_threaded_worker() -> None:
+    """Worker processes run one BLAS thread each: n_jobs processes × the BLAS pool would oversubscribe the cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def write_batches(
     kind: str,
     audio_files: Iterable[str | os.PathLike[str]],
@@ -164,7 +171,7 @@ def write_batches(
         for done, source in enumerate(sources, 1):
             record(done, _process_one(kind, source, str(out), load_kw))
     else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        with ProcessPoolExecutor(max_workers=n_jobs, initializer=_single_threaded_worker) as pool:
             pending = []
             done = 0
             for source in sources:
