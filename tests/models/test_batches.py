@@ -89,7 +89,8 @@ def test_worker_processes_give_the_same_files(library: list[Path], tmp_path: Pat
     two = utils.save_recommendation_batches_to_disk(library, tmp_path / "two", n_jobs=2)
     assert list(one.written) == list(two.written)
     for src in one.written:
-        np.testing.assert_array_equal(load_batch(one.written[src]).data, load_batch(two.written[src]).data)
+        # Workers run one BLAS thread: sums are ordered differently, so equal up to float32 rounding.
+        np.testing.assert_allclose(load_batch(one.written[src]).data, load_batch(two.written[src]).data, atol=1e-5)
 
 
 def test_rerun_overwrites_in_place(library: list[Path], tmp_path: Path) -> None:

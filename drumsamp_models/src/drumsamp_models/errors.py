@@ -9,13 +9,17 @@ class DrumsampError(Exception):
     """Base class of every error raised by this package."""
 
 
-class AudioError(DrumsampError, ValueError):
-    """An audio file could not be turned into samples; ``path`` and ``reason`` say why."""
+class FileProblem(DrumsampError, ValueError):
+    """A file we were given cannot be used: ``path`` names it, ``reason`` says why."""
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = os.fspath(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class AudioError(FileProblem):
+    """An audio file could not be turned into samples."""
 
 
 class UnreadableAudioError(AudioError):
@@ -42,10 +46,5 @@ class TooManyChannelsError(AudioError):
     """The file has more channels than the configured limit."""
 
 
-class FeatureFileError(DrumsampError, ValueError):
+class FeatureFileError(FileProblem):
     """A feature (``.npz``) file is missing, unreadable or of the wrong kind."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = os.fspath(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
