@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -155,11 +156,24 @@ class Recommendation(db.Model):  # type: ignore[name-defined]
     distance: Mapped[float] = mapped_column(Float)
 
 
+ACTIVE_JOB_SQL = "state IN ('queued', 'running')"
+
+
 class Job(db.Model):  # type: ignore[name-defined]
     """A background analysis of one library; ``owner`` is the worker that holds it, ``heartbeat`` its last sign."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_state", "state"),)
+    __table_args__ = (
+        Index("ix_job_state", "state"),
+        # At most one queued or running job per library, whatever the number of processes.
+        Index(
+            "uq_job_active_library",
+            "library_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_JOB_SQL),
+            postgresql_where=text(ACTIVE_JOB_SQL),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import numpy as np
 from flask import current_app
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from drumsamp_models.tagger import Tagger
 
@@ -105,7 +106,14 @@ def create_job(user_id: int, library: SampleLibrary) -> Job:
         job.message = "nothing to analyse: every sample is up to date"
         job.started_at = job.finished_at = utcnow()
     db.session.add(job)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request or process created the library's active job meanwhile
+        db.session.rollback()
+        existing = active_job(library.id)
+        if existing is None:
+            raise
+        return existing
     return job
 
 

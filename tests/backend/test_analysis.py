@@ -135,3 +135,31 @@ def test_jobs_are_private(app: Flask, user: User, sounds: list[Path]) -> None:
     assert theirs.get_json() == {"message": f"no job {job!r}"}
     assert user.get("/jobs/no-such-job").status_code == 404
     wait_for_job(user, job)
+
+
+def test_one_active_job_per_library_even_when_requests_race(app: Flask, user: User, sounds: list[Path]) -> None:
+    """The database refuses a second queued/running job of a library; create_job then joins the first."""
+    import uuid
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from backend.models import Job, SampleLibrary
+    from backend.services import analysis
+
+    assert user.upload("Race", sounds[0]).status_code == 200
+    with app.app_context():
+        library = db.session.scalar(select(SampleLibrary).where(SampleLibrary.name == "Race"))
+        first = Job(id=uuid.uuid4().hex, user_id=library.user_id, library_id=library.id, total=1, done=0, failed={})
+        db.session.add(first)
+        db.session.commit()
+        # The loser of a race: it checked before the winner committed, then inserts its own active job.
+        db.session.add(Job(id=uuid.uuid4().hex, user_id=library.user_id, library_id=library.id, total=1, failed={}))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert analysis.create_job(library.user_id, library).id == first.id
+        first.state = "done"
+        db.session.commit()
+        again = analysis.create_job(library.user_id, library)
+        assert again.id != first.id and again.state == "queued"
