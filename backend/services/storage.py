@@ -61,6 +61,23 @@ def remove_stale_temporary_files(folder: str | os.PathLike[str], older_than: flo
     return removed
 
 
+def remove_orphaned_audio(older_than: float = 3600.0) -> int:
+    """Delete stored audio no sample uses (a process killed between storing an upload and its commit).
+
+    Only files older than ``older_than`` seconds are considered, so uploads in flight in other processes
+    are left alone. Needs an application context; returns how many files were removed.
+    """
+    removed = 0
+    limit = time.time() - older_than
+    for path in (data_dir() / "storage").glob("*/*.*"):
+        user, content_hash = path.parent.name, path.name.split(".", 1)[0]
+        with contextlib.suppress(FileNotFoundError):
+            if user.isdigit() and path.stat().st_mtime < limit and not still_referenced(int(user), content_hash):
+                path.unlink()
+                removed += 1
+    return removed
+
+
 def extension(fmt: str) -> str:
     """File extension for a libsndfile format name."""
     return EXTENSIONS.get(fmt.upper(), "bin")

@@ -232,3 +232,20 @@ def test_stale_upload_temporaries_are_removed_at_start(tmp_path: Path) -> None:
     os.utime(other, (time.time() - 7200, time.time() - 7200))
     assert remove_stale_temporary_files(tmp_path) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt", "upload-fresh"]
+
+
+def test_orphaned_stored_audio_is_removed_at_start(app: Flask, user: User, sounds: list[Path]) -> None:
+    """A file stored by a process killed before its commit is swept; files samples use are kept."""
+    from backend.services.storage import remove_orphaned_audio
+
+    assert user.upload("Drums", sounds[0]).status_code == 200
+    (kept,) = stored_files(app)
+    orphan = kept.parent / f"{'0' * 64}.wav"
+    fresh = kept.parent / f"{'1' * 64}.wav"
+    orphan.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    for path in (orphan, kept):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    with app.app_context():
+        assert remove_orphaned_audio() == 1
+    assert sorted(p.name for p in stored_files(app)) == sorted([kept.name, fresh.name])
