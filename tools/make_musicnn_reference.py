@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tarfile
-import tempfile
-import zipfile
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.compat.v1.layers needs tf-keras (Keras 2)
@@ -70,25 +66,12 @@ def reference_signals() -> dict[str, np.ndarray]:
     }
 
 
-def musicnn_source(source: Path | None, tmp: Path) -> Path:
-    """The folder holding ``musicnn/MTT_musicnn/``: ``source`` or a freshly downloaded, unpacked package."""
-    if source is None:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "musicnn==0.1.0", "-d", str(tmp / "dl")],
-            check=True,
-        )
-        (archive,) = sorted((tmp / "dl").iterdir())
-        source = tmp / "src"
-        if archive.suffix == ".whl":
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(source)
-        else:
-            with tarfile.open(archive) as tf:
-                tf.extractall(source, filter="data")
-    for candidate in (source, *sorted(p for p in source.iterdir() if p.is_dir())):
+def package_root(folder: Path) -> Path:
+    """The folder holding ``musicnn/models.py`` in an unpacked musicnn package (itself or a sub-folder)."""
+    for candidate in (folder, *sorted(p for p in folder.iterdir() if p.is_dir())):
         if (candidate / "musicnn" / "models.py").is_file():
             return candidate
-    raise FileNotFoundError(f"no musicnn/models.py under {source}")
+    raise FileNotFoundError(f"no musicnn/models.py under {folder}")
 
 
 def run_original(pkg_root: Path, batches: list[np.ndarray], n_frames: int | None) -> list[tuple[np.ndarray, ...]]:
@@ -121,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help=f"output .npz (default {OUT})")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "drumsamp_models" / "src"))
+    sys.path[:0] = [str(ROOT), str(ROOT / "drumsamp_models" / "src")]
     from drumsamp_models.features import musicnn_mel, musicnn_patches
+    from tools.convert_musicnn import musicnn_source  # the same download and unpacking as the converter
 
     signals = reference_signals()
     per_signal = {name: musicnn_patches(y) for name, y in signals.items()}
@@ -131,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     short = musicnn_mel(signals["kick_60hz"])[None, :SHORT_FRAMES].astype(np.float32)
     short = np.pad(short, ((0, 0), (0, SHORT_FRAMES - short.shape[1]), (0, 0)))
 
-    with tempfile.TemporaryDirectory(prefix="musicnn-ref-") as tmp:
-        pkg_root = musicnn_source(args.source, Path(tmp))
+    with musicnn_source(args.source) as folder:
+        pkg_root = package_root(folder)
         ((taggram, penultimate),) = run_original(pkg_root, [mels], n_frames=mels.shape[1])
         ((short_taggram, short_penultimate),) = run_original(pkg_root, [short], n_frames=None)
         import tensorflow as tf
