@@ -23,4 +23,6 @@ export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit 2>/dev/null)" ]; then
   "${apt[@]}" -o DPkg::Lock::Timeout=600 update -qq
 fi
-"${apt[@]}" -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install() { "${apt[@]}" -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+# Lists that are recent but lack a package (or point at superseded versions): refresh once and retry.
+install || { "${apt[@]}" -o DPkg::Lock::Timeout=600 update -qq && install; }
