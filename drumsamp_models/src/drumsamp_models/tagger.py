@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -345,8 +344,3 @@ def predict_tags_on_computed_mels(
         entry["tag"] = tagger.tag_of(np.array([result.likelihoods[c] for c in tagger.classes]), unknown_threshold)
         out[result.path] = entry
     return out
-
-
-def default_head_path() -> Path:
-    """Where the shipped head lives in a source checkout (the training CLI writes it there)."""
-    return Path(__file__).resolve().parent / "weights" / HEAD_FILE
