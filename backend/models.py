@@ -103,8 +103,9 @@ class Sample(db.Model):  # type: ignore[name-defined]
     channels: Mapped[int] = mapped_column(Integer)
     is_favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Analysis: valid while analyzed_hash == content_hash.
+    # Analysis: valid while analyzed_hash == content_hash; redone when analyzed_model is not the tagger's.
     analyzed_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    analyzed_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
     analysis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     analysis_runs: Mapped[int] = mapped_column(Integer, default=0)
     analyzed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

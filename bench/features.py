@@ -17,7 +17,7 @@ import soundfile as sf
 
 from bench.common import make_one_shots, peak_rss_mb
 from drumsamp_models import audio, features
-from drumsamp_models.batches import CLASSIFICATION, RECOMMENDATION, write_batches
+from drumsamp_models.batches import CLASSIFICATION, RECOMMENDATION, tagger_front_end, write_batches
 
 
 def timed(label: str, n: int, fn) -> None:
@@ -34,17 +34,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = make_one_shots(folder / "lib", args.files)
+        front = tagger_front_end()  # the shipped tagger's: what the classification batches compute
         # Warm-up: librosa's numba functions compile (and cache) on first use.
-        features.musicnn_patches(audio.load(files[0], 16000))
+        front.patches(audio.load(files[0], front.sample_rate))
         features.cmvn_mfcc(audio.load(files[0], 22050))
         total_s = sum(sf.info(f).duration for f in files)
-        print(f"{len(files)} one-shots, {total_s:.0f} s of audio, cpus={os.cpu_count()}")
+        print(f"{len(files)} one-shots, {total_s:.0f} s of audio, cpus={os.cpu_count()}, tagger front end {front}")
         print("| what | files/s | seconds |")
         print("|---|---:|---:|")
         timed(
             "decode + mel patches (1 process)",
             len(files),
-            lambda: [features.musicnn_patches(audio.load(f, 16000)) for f in files],
+            lambda: [front.patches(audio.load(f, front.sample_rate)) for f in files],
         )
         timed(
             "decode + CMVN-MFCC (1 process)",
@@ -55,7 +56,7 @@ def main() -> None:
             "decode + both (1 process)",
             len(files),
             lambda: [
-                (features.musicnn_patches(audio.load(f, 16000)), features.cmvn_mfcc(audio.load(f, 22050)))
+                (front.patches(audio.load(f, front.sample_rate)), features.cmvn_mfcc(audio.load(f, 22050)))
                 for f in files
             ],
         )

@@ -40,7 +40,8 @@ def main() -> None:
         loops = make_loops(Path(tmp) / "loops", args.loops)
         tagger = Tagger()
         tagger.predict(shots[:4])  # warm-up: builds the network, compiles the graph
-        print(f"cpus={os.cpu_count()}, batch size {tagger.batch_size}, trim_silence={tagger.embedder.trim_silence}")
+        trim = tagger.embedder.trim_silence
+        print(f"cpus={os.cpu_count()}, batch size {tagger.batch_size}, trim_silence={trim}, {tagger.front_end}")
         print("| what | files | files/s | seconds | peak RSS after n files |")
         print("|---|---:|---:|---:|---|")
         run(tagger, shots, "one-shots 0.2-2 s")

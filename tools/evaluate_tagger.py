@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drumsamp_models.features import FrontEnd
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tools.tagger_data import Row, patch_embeddings, read_manifest
 
@@ -117,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no rows of split {args.split!r} in {args.manifest}", file=sys.stderr)
         return 2
     trim = bool(head.meta.get("trim_silence", False))
-    embeddings, kept = patch_embeddings(rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim)
+    front = FrontEnd.from_meta(head.meta).as_meta()
+    embeddings, kept = patch_embeddings(rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, **front)
     likelihoods = file_likelihoods(head, embeddings)
     labels = [r.label for r in kept]
     ev = evaluate(likelihoods, labels, threshold)

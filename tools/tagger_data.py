@@ -45,9 +45,15 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
         ]
 
 
-def _key(path: str, aug: int, seed: int, trim_silence: bool) -> str:
+def _key(
+    path: str, aug: int, seed: int, trim_silence: bool, peak_normalize: bool = False, sample_rate: int = 16000
+) -> str:
     stat = os.stat(path)
     text = f"{CACHE_VERSION}|{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime)}|{aug}|{seed}|{trim_silence}"
+    if peak_normalize:
+        text += "|peak"
+    if sample_rate != 16000:
+        text += f"|sr{sample_rate}"
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -58,10 +64,13 @@ def patch_embeddings(
     seed: int = 0,
     desc: str = "embedding",
     trim_silence: bool = True,
+    peak_normalize: bool = False,
+    sample_rate: int = features.MUSICNN_SR,
 ) -> tuple[list[np.ndarray], list[Row]]:
     """Per-patch embeddings of every row and of ``augmentations`` random variants of each.
 
-    ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`.
+    ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`;
+    ``peak_normalize`` and ``sample_rate`` too: see :class:`drumsamp_models.features.FrontEnd`.
 
     Returns one (n_patches, 200) array per (row, variant) and the matching rows. Rows whose audio
     cannot be decoded are skipped with a message.
@@ -69,6 +78,7 @@ def patch_embeddings(
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     embedder = MusicnnEmbedder(trim_silence=trim_silence)
+    front = features.FrontEnd(peak_normalize, sample_rate)
     out: list[np.ndarray] = []
     out_rows: list[Row] = []
     for index, row in enumerate(tqdm(rows, desc=desc, unit="sound", mininterval=5)):
@@ -76,18 +86,18 @@ def patch_embeddings(
             print(f"skipped {row.path}: no such file")
             continue
         for aug in range(augmentations + 1):
-            target = cache / f"{_key(row.path, aug, seed, trim_silence)}.npy"
+            target = cache / f"{_key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate)}.npy"
             if target.exists():
                 emb = np.load(target)
             else:
                 try:
-                    y = audio.load(row.path, features.MUSICNN_SR)
+                    y = audio.load(row.path, front.sample_rate)
                 except AudioError as exc:
                     print(f"skipped {row.path}: {exc.reason}")
                     break
                 if aug:
-                    y = augment(y, features.MUSICNN_SR, np.random.default_rng([seed, index, aug]))
-                emb = embedder(features.musicnn_patches(y)).astype(np.float32)
+                    y = augment(y, front.sample_rate, np.random.default_rng([seed, index, aug]))
+                emb = embedder(front.patches(y)).astype(np.float32)
                 np.save(target, emb)
             out.append(emb)
             out_rows.append(row)

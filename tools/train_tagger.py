@@ -30,6 +30,11 @@ from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods
 from tools.tagger_data import Row, patch_embeddings, read_manifest, stack_patches
 
 
+def _front_end(args: argparse.Namespace) -> dict:
+    """The front-end settings the head is trained with (and records in its metadata)."""
+    return {"trim_silence": args.trim_silence, "peak_normalize": args.peak_normalize, "sample_rate": args.sample_rate}
+
+
 def _sha1(path: str) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
@@ -83,8 +88,8 @@ def _calibrated(args: argparse.Namespace, likelihoods: np.ndarray, labels: list[
 
 def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: list[Row]) -> Head:
     """The design's protocol: fit on train, best epoch on val, threshold calibrated on val."""
-    tr_emb, tr_kept = patch_embeddings(train_rows, args.cache, args.augment, args.seed, "train", args.trim_silence)
-    va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", args.trim_silence)
+    tr_emb, tr_kept = patch_embeddings(train_rows, args.cache, args.augment, args.seed, "train", **_front_end(args))
+    va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_front_end(args))
     fit = _fit(args, tr_emb, tr_kept, (va_emb, va_kept))
     ev = _calibrated(args, file_likelihoods(fit.head, va_emb), [r.label for r in va_kept])
     print(f"best epoch {fit.best_epoch}/{args.epochs}; " + _summary("val", ev))
@@ -96,8 +101,8 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
 
 def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> Head:
     """Leave-one-group-out over ``rows`` for the estimate and the threshold, then one fit on all of them."""
-    all_emb, all_rows = patch_embeddings(rows, args.cache, args.augment, args.seed, "train+val", args.trim_silence)
-    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", args.trim_silence)
+    all_emb, all_rows = patch_embeddings(rows, args.cache, args.augment, args.seed, "train+val", **_front_end(args))
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
     groups = sorted({r.group for r in clean_rows})
     oof = np.zeros((len(clean_rows), len(CLASSES)))
     for group in groups:
@@ -124,7 +129,7 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> Head:
 def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
     return {
         "unknown_threshold": ev.threshold,
-        "trim_silence": args.trim_silence,
+        **_front_end(args),
         "epochs": args.epochs,
         "learning_rate": args.lr,
         "seed": args.seed,
@@ -172,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="leave a short sound's zero-padding out of MusiCNN (faster; the head records it)",
+    )
+    parser.add_argument(
+        "--peak-normalize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="scale every sound to a peak of 0 dBFS before MusiCNN (the head records it)",
+    )
+    parser.add_argument(
+        "--sample-rate",
+        type=int,
+        default=32000,
+        help="front-end rate, a multiple of 16000: 32000 lets the mel bands reach 16 kHz (see features.FrontEnd)",
     )
     parser.add_argument("--verbose", action="store_true")
     return parser

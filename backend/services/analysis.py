@@ -1,6 +1,7 @@
 """Analysis of a library's new or changed samples with the Drumsample Tagger, in resumable chunks.
 
-A sample is analysed when its ``analyzed_hash`` differs from its ``content_hash``. Each chunk's
+A sample is analysed when its ``analyzed_hash`` differs from its ``content_hash`` or its
+``analyzed_model`` from the tagger's fingerprint (a new model re-analyses every sample). Each chunk's
 results are stored with a conditional update in one transaction, together with the job's progress:
 a process killed at any point loses at most the chunk in flight, and no sample is stored twice.
 """
@@ -8,7 +9,6 @@ a process killed at any point loses at most the chunk in flight, and no sample i
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,28 +20,15 @@ from flask import current_app
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from drumsamp_models.tagger import Tagger
-
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Sample, SampleLibrary, utcnow
 from . import derived, storage
 from .access import touch
+from .tagger_model import model_id, tagger
 
 ACTIVE = ("queued", "running")
 log = logging.getLogger("backend.analysis")
-
-_taggers: dict[tuple[float | None, float], Tagger] = {}
-_tagger_lock = threading.Lock()
-
-
-def tagger() -> Tagger:
-    """The tagger for the app's settings, shared by the process (TensorFlow is loaded once, on first use)."""
-    key = (current_app.config["UNKNOWN_THRESHOLD"], current_app.config["MAX_AUDIO_SECONDS"])
-    with _tagger_lock:
-        if key not in _taggers:
-            _taggers[key] = Tagger(unknown_threshold=key[0], max_duration=key[1])
-        return _taggers[key]
 
 
 @dataclass(frozen=True)
@@ -57,10 +44,17 @@ class Outcome:
 
 def pending_filter(library_id: int) -> list[ColumnElement[bool]]:
     """SQL conditions selecting the samples of a library that need analysis."""
-    return [
-        Sample.library_id == library_id,
-        or_(Sample.analyzed_hash.is_(None), Sample.analyzed_hash != Sample.content_hash),
-    ]
+    return [Sample.library_id == library_id, _stale()]
+
+
+def _stale() -> ColumnElement[bool]:
+    """Not analysed, analysed with other content, or analysed by another model."""
+    return or_(
+        Sample.analyzed_hash.is_(None),
+        Sample.analyzed_hash != Sample.content_hash,
+        Sample.analyzed_model.is_(None),
+        Sample.analyzed_model != model_id(),
+    )
 
 
 def count_pending(library_id: int) -> int:
@@ -152,6 +146,7 @@ def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
     """Store one result if the sample still has that content and is still unanalysed; True when stored."""
     values: dict[str, object] = {
         "analyzed_hash": content_hash,
+        "analyzed_model": model_id(),
         "analyzed_at": utcnow(),
         "analysis_runs": Sample.analysis_runs + 1,
         "analysis_error": outcome.error,
@@ -165,7 +160,7 @@ def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
         .where(
             Sample.id == sample_id,
             Sample.content_hash == content_hash,
-            or_(Sample.analyzed_hash.is_(None), Sample.analyzed_hash != Sample.content_hash),
+            _stale(),
         )
         .values(**values)
         .execution_options(synchronize_session=False)

@@ -17,6 +17,7 @@ from drumsamp_models.vectors import MUSICNN, make_index
 from ..extensions import db
 from ..models import Sample, SampleLibrary
 from .cache import MISSING, app_cache
+from .tagger_model import model_id
 
 CACHE_SIZE = 8
 
@@ -39,6 +40,7 @@ def build(library_id: int) -> LibraryVectors | None:
         select(Sample.id, Sample.name, Sample.embedding).where(
             Sample.library_id == library_id,
             Sample.analyzed_hash == Sample.content_hash,
+            Sample.analyzed_model == model_id(),
             Sample.embedding.is_not(None),
         )
     ).all()

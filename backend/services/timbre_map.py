@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Sample, SampleLibrary
+from .tagger_model import model_id
 
 
 def project(embeddings: np.ndarray) -> np.ndarray:
@@ -44,6 +45,7 @@ def compute(library: SampleLibrary) -> None:
         select(Sample.id, Sample.embedding).where(
             Sample.library_id == library.id,
             Sample.analyzed_hash == Sample.content_hash,
+            Sample.analyzed_model == model_id(),
             Sample.embedding.is_not(None),
         )
     ).all()

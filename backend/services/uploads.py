@@ -89,6 +89,7 @@ def _copy_analysis(target: Sample, user_id: int) -> None:
     for column in ("analysis_error", "auto_tag", "auto_likelihood", "likelihoods", "embedding"):
         setattr(target, column, getattr(source, column))
     target.analyzed_hash = source.analyzed_hash
+    target.analyzed_model = source.analyzed_model
     target.analyzed_at = source.analyzed_at
 
 

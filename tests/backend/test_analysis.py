@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models import Sample
-from drumsamp_models.tagger import CLASSES, UNKNOWN
+from backend.services import knn
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tests.audio_factory import kick, write
 from tests.backend.conftest import User, register
 
@@ -80,6 +81,29 @@ def test_only_new_or_changed_samples_are_analysed(app: Flask, user: User, sounds
     job = wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])
     assert job["done"] == job["total"] == 2
     assert runs(app) == {sounds[0].name: 2, sounds[1].name: 1, sounds[2].name: 1, sounds[3].name: 1}
+
+
+def test_a_new_tagger_model_re_analyses_what_an_older_one_did(app: Flask, user: User, sounds: list[Path]) -> None:
+    for path in sounds[:3]:
+        assert user.upload("Drums", path).status_code == 200
+    assert wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])["done"] == 3
+    assert user.put(f"/sampletag/update/Drums/{sounds[0].name}", json={"tags": ["dusty"]}).status_code == 200
+    older = [sounds[0].name, sounds[1].name]
+    with app.app_context():  # as if these two had been analysed by the model shipped before this one
+        db.session.execute(update(Sample).where(Sample.name.in_(older)).values(analyzed_model="0" * 40))
+        db.session.commit()
+        library_id = db.session.scalar(select(Sample.library_id).limit(1))
+        vectors = knn.build(library_id)  # embeddings of another model are never compared with this one's
+        assert vectors is not None and set(vectors.names.values()) == {sounds[2].name}
+    job = wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])
+    assert job["done"] == job["total"] == 2
+    assert runs(app) == {sounds[0].name: 2, sounds[1].name: 2, sounds[2].name: 1}
+    with app.app_context():
+        models = set(db.session.scalars(select(Sample.analyzed_model)))
+    assert models == {Head.shipped().fingerprint}
+    tags = {s["name"]: s["tags"] for s in user.get("/get/library/Drums").get_json()["samples"]}
+    assert ["dusty", "user", "1.000"] in tags[sounds[0].name]
+    assert len(user.get(f"/similar/Drums/{sounds[2].name}").get_json()) == 2
 
 
 def test_tags_runs_the_tagger_and_returns_the_library(app: Flask, user: User, sounds: list[Path]) -> None:

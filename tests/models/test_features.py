@@ -111,3 +111,30 @@ def test_cmvn_guards_constant_coefficients() -> None:
 
 def test_cmvn_of_one_frame_is_finite() -> None:
     assert np.isfinite(features.cmvn(np.random.default_rng(0).normal(size=(1, 20)))).all()
+
+
+def test_wide_band_front_end_sees_above_8_khz_with_frames_of_the_same_duration(tmp_path) -> None:
+    from drumsamp_models import audio
+    from tests.audio_factory import write
+
+    path = write(tmp_path / "hat.wav", tone(12000, 0.5, 44100, amp=0.1))  # above MusiCNN's 8 kHz limit
+    plain, wide = features.FrontEnd(), features.FrontEnd(peak_normalize=True, sample_rate=32000)
+    mel_plain = plain.patches(audio.load(path, plain.sample_rate))[0]
+    mel_wide = wide.patches(audio.load(path, wide.sample_rate))[0]
+    assert mel_plain.max() < 0.1  # gone: filtered out when decoding at 16 kHz
+    assert mel_wide.max() > 2.0 and int(mel_wide[5].argmax()) > 80  # 12 kHz lands in the top bands
+    active = [int(np.flatnonzero(m.any(axis=1))[-1]) + 1 for m in (mel_plain, mel_wide)]
+    assert active[1] == features.musicnn_mel(np.zeros(8000, np.float32)).shape[0] == 32  # 0.5 s: 32 frames
+
+    below = tone(1000, 1.0, 48000, amp=0.5)  # a sound below 8 kHz gets about the same input level
+    narrow_mel = features.musicnn_mel(audio.resample(below, 48000, 16000))
+    wide_mel = features.musicnn_mel(audio.resample(below, 48000, 32000), 32000)
+    assert narrow_mel.shape == wide_mel.shape
+    assert abs(float(narrow_mel.max() - wide_mel.max())) < 0.5
+
+    assert features.FrontEnd.from_meta(wide.as_meta()) == wide
+    assert features.FrontEnd.from_meta({}) == plain
+    with pytest.raises(ValueError, match="multiple of 16000"):
+        features.FrontEnd(sample_rate=22050)
+    with pytest.raises(ValueError, match="multiple of 16000"):
+        features.musicnn_mel(np.zeros(100, np.float32), 44100)

@@ -102,6 +102,16 @@ def test_predict_reports_bad_files_and_averages_patches(tmp_path: Path) -> None:
     assert sorted(seen) == [1, 2]
 
 
+def test_front_end_follows_the_head(tmp_path: Path) -> None:
+    y = kick(0.5, 16000)
+    loud = write(tmp_path / "loud.wav", 0.9 * y / np.abs(y).max(), 16000, subtype="FLOAT")
+    quiet = write(tmp_path / "quiet.wav", 0.03 * y / np.abs(y).max(), 16000, subtype="FLOAT")
+    normalised = Tagger(head=random_head(peak_normalize=True)).predict([loud, quiet]).results
+    np.testing.assert_allclose(normalised[str(loud)].embedding, normalised[str(quiet)].embedding, atol=1e-4)
+    raw = Tagger(head=random_head()).predict([loud, quiet]).results
+    assert np.abs(raw[str(loud)].embedding - raw[str(quiet)].embedding).max() > 1e-2
+
+
 def test_soft_targets_and_weights() -> None:
     t = soft_targets(["Kick", "Unknown", "Tom"], smoothing=0.1)
     np.testing.assert_allclose(t.sum(axis=1), 1, rtol=1e-6)

