@@ -13,6 +13,12 @@ read). Features are cached under ``data/cache/similarity/``.
     Calibration (cut-off scale, k, minimum confidence) uses only the kits of the ``train`` split;
     the figures are measured on the kits of ``val`` + ``test``.
 
+Also: the combined space ``musicnn+mfcc`` (its weight chosen on the train kits), hubness reduction (CSLS)
+for (a), and for (b) the instrument class predicted by a classifier instead of the true one: a
+logistic regression on the MusiCNN embedding that never saw the kit it predicts (leave-one-kit-family-out
+inside the train kits for calibration; trained on the train kits for the val + test kits), and the
+shipped drum tagger's head (whose training saw the val kits, so its figure is optimistic).
+
 Run: ``.venv/bin/python bench/similarity_quality.py`` (first run computes features: a few minutes).
 """
 
@@ -32,8 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from drumsamp_models import ctagger, vectors
-from drumsamp_models.batches import classification_features, recommendation_features
+from drumsamp_models.batches import classification_features, recommendation_features, tagger_front_end
 from drumsamp_models.errors import AudioError
+from drumsamp_models.features import FrontEnd
 from drumsamp_models.index import LibraryIndex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +89,7 @@ class Sound:
     split: str
     mfcc: np.ndarray
     musicnn: np.ndarray  # per-patch embeddings (n_patches, 200)
+    group: str = ""
 
 
 def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
@@ -97,7 +105,10 @@ def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
 
 def _cache_file(path: str) -> Path:
     st = os.stat(path)
-    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|v1"
+    front = tagger_front_end().as_meta()  # MusiCNN embeddings follow the shipped tagger's front end
+    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|v1" + (
+        "" if front == FrontEnd().as_meta() else f"|{front}"
+    )
     return CACHE / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
 
 
@@ -127,7 +138,15 @@ def load_sounds(rows: Sequence[dict[str, str]], verbose: bool = True) -> list[So
         with np.load(f) as z:
             sounds.append(
                 Sound(
-                    r["path"], r["label"], r["subclass"], r["kit_type"], r["kit"], r["split"], z["mfcc"], z["musicnn"]
+                    r["path"],
+                    r["label"],
+                    r["subclass"],
+                    r["kit_type"],
+                    r["kit"],
+                    r["split"],
+                    z["mfcc"],
+                    z["musicnn"],
+                    r.get("group", r["kit"]),
                 )
             )
     return sounds
@@ -143,6 +162,9 @@ def space_vectors(sounds: Sequence[Sound], space: str) -> tuple[np.ndarray, bool
         return vectors.mfcc_vectors(s.mfcc for s in sounds), False
     if space == vectors.MUSICNN:
         return np.stack([vectors.musicnn_vector(s.musicnn) for s in sounds]), True
+    if space == vectors.COMBINED or space.startswith(vectors.COMBINED + "@"):
+        weight = float(space.split("@")[1]) if "@" in space else vectors.COMBINED_MFCC_WEIGHT
+        return vectors.combined_vectors([s.musicnn for s in sounds], [s.mfcc for s in sounds], weight), True
     raise ValueError(space)
 
 
@@ -150,16 +172,33 @@ SPACE_NAMES = {
     "mfcc-design": "CMVN-MFCC, design (zero-pad to the longer, every frame)",
     vectors.MFCC: f"CMVN-MFCC, index vectors ({vectors.MFCC_FRAMES} frames)",
     vectors.MUSICNN: "MusiCNN 200-d embedding (mean over patches)",
+    vectors.COMBINED: f"MusiCNN + CMVN-MFCC (w = {vectors.COMBINED_MFCC_WEIGHT})",
 }
+WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5)
+"""Weights of the CMVN-MFCC part of the combined space tried on the train kits."""
+CSLS_K = 10
 
 
-def precision_at_10(sounds: Sequence[Sound], space: str) -> tuple[float, dict[str, float]]:
-    """Mean share of same-class sounds among each sound's 10 nearest (overall, and per class)."""
+def precision_at_10(sounds: Sequence[Sound], space: str, csls: int = 0) -> tuple[float, dict[str, float]]:
+    """Mean share of same-class sounds among each sound's 10 nearest (overall, and per class).
+
+    ``csls`` > 0 ranks neighbours by CSLS (cross-domain similarity local scaling, a hubness reduction):
+    ``2·cos(x, y) - r(x) - r(y)`` with ``r`` the mean similarity to a sound's ``csls`` nearest neighbours.
+    """
     X, normalize = space_vectors(sounds, space)
-    index = LibraryIndex(algorithm="exact", normalize=normalize).fit(X, [str(i) for i in range(len(sounds))])
-    _, ids = index.kneighbors(None, 10)
     labels = np.array([s.label for s in sounds])
-    hits = labels[ids.astype(int)] == labels[:, None]
+    if csls:
+        Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12) if normalize else X
+        sim = Xn.astype(np.float64) @ Xn.T.astype(np.float64)
+        np.fill_diagonal(sim, -np.inf)
+        r = np.sort(sim, axis=1)[:, -csls:].mean(axis=1)
+        score = 2 * sim - r[None, :]  # r(x) is constant along a row: it does not change x's ranking
+        near = np.argsort(-score, axis=1, kind="stable")[:, :10]
+    else:
+        index = LibraryIndex(algorithm="exact", normalize=normalize).fit(X, [str(i) for i in range(len(sounds))])
+        _, ids = index.kneighbors(None, 10)
+        near = ids.astype(int)
+    hits = labels[near] == labels[:, None]
     per = hits.mean(axis=1)
     return float(per.mean()), {c: float(per[labels == c].mean()) for c in ONE_SHOTS}
 
@@ -274,6 +313,70 @@ def fmt_scores(scores: Sequence[Scores]) -> str:
     return " | ".join(cells) + f" | **{np.mean([s.f1 for s in scores]):.3f}**"
 
 
+# ---------------------------------------------------------------------- predicted instrument classes
+def proxy_classes(calib: Sequence[Sound], held: Sequence[Sound]) -> tuple[np.ndarray, np.ndarray]:
+    """Instrument classes predicted by a classifier that never saw the predicted sound's kit family.
+
+    A logistic regression on the MusiCNN vector: leave-one-kit-family-out inside the train kits (for
+    calibration), and trained on every train kit for the val + test kits.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    def fit(rows: Sequence[Sound]) -> LogisticRegression:
+        X = np.stack([vectors.musicnn_vector(s.musicnn) for s in rows])
+        return LogisticRegression(max_iter=3000).fit(X, [s.label for s in rows])
+
+    X_calib = np.stack([vectors.musicnn_vector(s.musicnn) for s in calib])
+    groups = np.array([s.group for s in calib])
+    calib_pred = np.empty(len(calib), dtype=object)
+    for g in np.unique(groups):
+        out = groups == g
+        calib_pred[out] = fit([s for s, o in zip(calib, out, strict=True) if not o]).predict(X_calib[out])
+    X_held = np.stack([vectors.musicnn_vector(s.musicnn) for s in held])
+    return calib_pred.astype(str), fit(calib).predict(X_held).astype(str)
+
+
+def shipped_tagger_classes(rows: Sequence[Sound]) -> np.ndarray | None:
+    """Arg-max class of the shipped tagger head (Kick/Snare/Cymbal/Tom/Drumloop) on its own embeddings.
+
+    The embeddings come from the tagger's MusiCNN front end (silence trimming as the head was trained),
+    cached by ``tools/tagger_data.py`` under ``data/cache/embeddings``. None when that is unavailable.
+    """
+    try:
+        sys.path.insert(0, str(ROOT))
+        from drumsamp_models.tagger import Head
+        from tools.tagger_data import Row, patch_embeddings
+    except ImportError as exc:
+        print(f"shipped tagger classes unavailable: {exc}", file=sys.stderr)
+        return None
+    head = Head.shipped()
+    trim = bool(head.meta.get("trim_silence", False))
+    front = FrontEnd.from_meta(head.meta).as_meta()
+    manifest_rows = [Row(s.path, s.label, s.split, s.group, s.subclass) for s in rows]
+    cache = ROOT / "data" / "cache" / "embeddings"
+    emb, kept = patch_embeddings(manifest_rows, cache, 0, 0, "tagger", trim, **front)
+    if len(kept) != len(rows):
+        return None
+    return np.array([head.classes[int(np.argmax(head.likelihoods(e).mean(axis=0)))] for e in emb])
+
+
+def per_tag_lines(tasks: Sequence[Task], scores: Sequence[Scores]) -> None:
+    """One line per task: ``tag P / R / F1`` of each tag."""
+    for task, sc in zip(tasks, scores, strict=True):
+        cells = []
+        for tag, (tp, fp, fn) in sc.per_tag.items():
+            p = tp / (tp + fp) if tp + fp else 0.0
+            r = tp / (tp + fn) if tp + fn else 0.0
+            f = 2 * p * r / (p + r) if p + r else 0.0
+            cells.append(f"{tag} {p:.2f} / {r:.2f} / {f:.2f}")
+        print(f"- {task.name}: " + "; ".join(cells))
+
+
+def unit_rows(X: np.ndarray, normalize: bool) -> np.ndarray:
+    """Rows L2-normalised when the space asks for it (as the index stores them)."""
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12) if normalize else X
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calibration-draws", type=int, default=20)
@@ -286,6 +389,28 @@ def main() -> None:
     print(f"{len(sounds)} one-shots ({len(calib)} in train kits, {len(held)} in val + test kits), from {MANIFEST}")
     counts = {c: sum(s.label == c for s in sounds) for c in ONE_SHOTS}
     print("classes: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    calib_tasks = make_tasks(calib, args.calibration_draws, seed=1)
+    held_tasks = make_tasks(held, args.eval_draws, seed=2)
+
+    print("\n### Weight of the CMVN-MFCC part of the combined space, on the train kits only\n")
+    print("| w | precision@10 (train kits) | calibrated tag F1 (train kits) | mean |")
+    print("|---:|---:|---:|---:|")
+    best_w: tuple[float, float] | None = None
+    for w in WEIGHTS:
+        space = f"{vectors.COMBINED}@{w}"
+        p10, _ = precision_at_10(calib, space)
+        X_calib, normalize = space_vectors(calib, space)
+        _, f1 = calibrate(unit_rows(X_calib, normalize), False, calib_tasks, None)
+        mean = (p10 + f1) / 2
+        print(f"| {w} | {p10:.3f} | {f1:.3f} | {mean:.3f} |")
+        if best_w is None or mean > best_w[1] + 1e-12:
+            best_w = (w, mean)
+    assert best_w is not None
+    note = "" if best_w[0] == vectors.COMBINED_MFCC_WEIGHT else " (differs from the package constant!)"
+    print(
+        f"\nbest w on the train kits: {best_w[0]}; package constant COMBINED_MFCC_WEIGHT = "
+        f"{vectors.COMBINED_MFCC_WEIGHT}{note}"
+    )
 
     print("\n### (a) precision@10 (share of the 10 nearest other one-shots of the same class)\n")
     print("| feature space | all one-shots | val + test kits | Kick | Snare | Cymbal | Tom | median NN distance |")
@@ -296,56 +421,78 @@ def main() -> None:
         per_cls = " | ".join(f"{per[c]:.3f}" for c in ONE_SHOTS)
         nn = median_nn_distance(sounds, space)
         print(f"| {SPACE_NAMES[space]} | **{p_all:.3f}** | {p_held:.3f} | {per_cls} | {nn:.3f} |")
+    for space in (vectors.MUSICNN, vectors.COMBINED):
+        p_all, per = precision_at_10(sounds, space, csls=CSLS_K)
+        p_held, _ = precision_at_10(held, space, csls=CSLS_K)
+        per_cls = " | ".join(f"{per[c]:.3f}" for c in ONE_SHOTS)
+        print(f"| {SPACE_NAMES[space]}, CSLS k={CSLS_K} | **{p_all:.3f}** | {p_held:.3f} | {per_cls} | – |")
 
     print("\n### (b) custom-tag propagation, 5 examples per tag (P / R / F1 per task, mean F1)\n")
     print(
         f"Calibrated on the train kits ({args.calibration_draws} draws per task), measured on the val + test "
         f"kits ({args.eval_draws} draws per task); the library is every one-shot of those kits."
     )
+    held_true = np.array([s.label for s in held])
+    calib_true = np.array([s.label for s in calib])
+    calib_pred, held_pred = proxy_classes(calib, held)
+    head_held = shipped_tagger_classes(held)
+    print(
+        f"Predicted classes: unseen-kit classifier accuracy {np.mean(calib_pred == calib_true):.3f} (train kits, "
+        f"out of kit family) / {np.mean(held_pred == held_true):.3f} (val + test kits)"
+        + (
+            ""
+            if head_held is None
+            else f"; shipped tagger {np.mean(head_held == held_true):.3f} on val + test kits "
+            f"({np.mean((head_held == held_true)[[s.split == 'test' for s in held]]):.3f} on the test kits alone)"
+        )
+    )
     print("\n| space | rule | parameters | " + " | ".join(TASKS) + " | mean F1 |")
     print("|---|---|---|" + "---:|" * (len(TASKS) + 1))
-    calib_tasks = make_tasks(calib, args.calibration_draws, seed=1)
-    held_tasks = make_tasks(held, args.eval_draws, seed=2)
-    held_classes = np.array([s.label for s in held])
-    calib_classes = np.array([s.label for s in calib])
-    for space in ("mfcc-design", vectors.MFCC, vectors.MUSICNN):
+    # class information: (label, classes for calibration, classes for the held-out kits)
+    class_modes: list[tuple[str, np.ndarray | None, np.ndarray | None]] = [
+        ("", None, None),
+        (" + same class (true)", calib_true, held_true),
+        (" + same class (predicted, unseen-kit classifier)", calib_pred, held_pred),
+    ]
+    if head_held is not None:
+        class_modes.append((" + same class (shipped tagger; saw the val kits)", calib_pred, head_held))
+    calibrated: dict[tuple[str, str], dict[str, float]] = {}
+    for space in ("mfcc-design", vectors.MFCC, vectors.MUSICNN, vectors.COMBINED):
         X_held, normalize = space_vectors(held, space)
-        if normalize:
-            X_held = X_held / np.maximum(np.linalg.norm(X_held, axis=1, keepdims=True), 1e-12)
+        X_held = unit_rows(X_held, normalize)
         design = [evaluate_tagger(X_held, t, design_tagger()) for t in held_tasks]
         print(f"| {space} | design: within {DESIGN_THRESHOLD} | – | {fmt_scores(design)} |")
         if space == "mfcc-design":
             continue
         X_calib, _ = space_vectors(calib, space)
-        if normalize:
-            X_calib = X_calib / np.maximum(np.linalg.norm(X_calib, axis=1, keepdims=True), 1e-12)
-        for gated in (False, True):
-            cls_c = calib_classes if gated else None
-            cls_h = held_classes if gated else None
-            params, calib_f1 = calibrate(X_calib, False, calib_tasks, cls_c)
+        X_calib = unit_rows(X_calib, normalize)
+        for label, cls_c, cls_h in class_modes:
+            key = (space, "none" if cls_c is None else ("true" if cls_c is calib_true else "pred"))
+            if key not in calibrated:
+                params, calib_f1 = calibrate(X_calib, False, calib_tasks, cls_c)
+                calibrated[key] = {**params, "train_f1": calib_f1}
+            params = {k: v for k, v in calibrated[key].items() if k != "train_f1"}
             tagger = ctagger.CustomTagger(**params, normalize=False)  # type: ignore[arg-type]
             held_scores = [evaluate_tagger(X_held, t, tagger, cls_h) for t in held_tasks]
-            rule = "calibrated k-NN" + (" + same class" if gated else "")
             shown = ", ".join(f"{k}={v}" for k, v in params.items())
-            print(f"| {space} | {rule} | {shown} (train F1 {calib_f1:.3f}) | {fmt_scores(held_scores)} |")
-    defaults = ctagger.CustomTagger(normalize=False)
-    X_held, _ = space_vectors(held, vectors.DEFAULT_SPACE)
-    X_held = X_held / np.linalg.norm(X_held, axis=1, keepdims=True)
-    shown = f"n_neighbors={defaults.n_neighbors}, min_confidence={defaults.min_confidence}, "
-    shown += f"cutoff_scale={defaults.cutoff_scale}, weights={defaults.weights}"
-    gated_scores = [evaluate_tagger(X_held, t, defaults, held_classes) for t in held_tasks]
-    scores = [evaluate_tagger(X_held, t, defaults) for t in held_tasks]
-    print(f"| {vectors.DEFAULT_SPACE} | package defaults | {shown} | {fmt_scores(scores)} |")
-    print(f"| {vectors.DEFAULT_SPACE} | package defaults + same class | {shown} | {fmt_scores(gated_scores)} |")
-    print("\nPer tag, package defaults in the default space (P / R / F1):")
-    for task, sc in zip(held_tasks, scores, strict=True):
-        cells = []
-        for tag, (tp, fp, fn) in sc.per_tag.items():
-            p = tp / (tp + fp) if tp + fp else 0.0
-            r = tp / (tp + fn) if tp + fn else 0.0
-            f = 2 * p * r / (p + r) if p + r else 0.0
-            cells.append(f"{tag} {p:.2f} / {r:.2f} / {f:.2f}")
-        print(f"- {task.name}: " + "; ".join(cells))
+            shown += f" (train F1 {calibrated[key]['train_f1']:.3f})"
+            print(f"| {space} | calibrated k-NN{label} | {shown} | {fmt_scores(held_scores)} |")
+    per_tag: dict[str, list[Scores]] = {}
+    for space in (vectors.MUSICNN, vectors.COMBINED):
+        defaults = ctagger.CustomTagger.for_space(space, normalize=False)
+        X_held, normalize = space_vectors(held, space)
+        X_held = unit_rows(X_held, normalize)
+        shown = f"n_neighbors={defaults.n_neighbors}, min_confidence={defaults.min_confidence}, "
+        shown += f"cutoff_scale={defaults.cutoff_scale}, weights={defaults.weights}"
+        scores = [evaluate_tagger(X_held, t, defaults) for t in held_tasks]
+        per_tag[space] = scores
+        print(f"| {space} | package defaults (for_space) | {shown} | {fmt_scores(scores)} |")
+        for label, _, cls_h in class_modes[1:]:
+            gated = [evaluate_tagger(X_held, t, defaults, cls_h) for t in held_tasks]
+            print(f"| {space} | package defaults{label} | {shown} | {fmt_scores(gated)} |")
+    for space, scores in per_tag.items():
+        print(f"\nPer tag, package defaults in the {space} space, no class (P / R / F1):")
+        per_tag_lines(held_tasks, scores)
 
 
 if __name__ == "__main__":

@@ -168,6 +168,13 @@ def test_custom_tags_propagate_to_similar_sounds(template_db: Path, tmp_path: Pa
         again = user.post("/usertags/Lib", json=[{"name": kicks[4].name, "customTags": ["clicky"]}]).get_json()
         assert again[kicks[4].name] == ["clicky"]
         assert again[kicks[0].name] == ["808", "boomy"]
+        # Tags spread within the drum tagger's class: a kick whose class the user took away gets nothing.
+        spare = write(tmp_path / "kick5.wav", kick(0.5, seed=5))
+        assert user.upload("Lib", spare).status_code == 200
+        assert user.get("/tags/Lib").status_code == 200
+        assert {"808", "boomy"} <= set(user.post("/usertags/Lib", json=[]).get_json()[spare.name])
+        assert user.put(f"/sampletag/update/Lib/{spare.name}", json={"tags": []}).status_code == 200
+        assert spare.name not in user.post("/usertags/Lib", json=[]).get_json()
         for bad in ([{"customTags": ["x"]}], [{"name": "nope.wav", "customTags": ["x"]}], {"name": "x"}):
             assert user.post("/usertags/Lib", json=bad).status_code == 400, bad
         assert user.post("/usertags/Lib", data="[]", content_type="text/plain").status_code == 415

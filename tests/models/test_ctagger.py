@@ -128,7 +128,7 @@ def test_multi_tag_propagation_with_cut_off() -> None:
     kicks = fan(1, 3, [0, 2, 4, 6, 8])  # 90 degrees from the hats
     X = np.vstack([hats, kicks])
     tags = [["hat", "909"]] * 3 + [["hat"]] * 2 + [["kick", "909"]] * 5
-    tagger = CustomTagger(n_neighbors=5, min_confidence=0.5, cutoff_scale=50).fit(X, tags)
+    tagger = CustomTagger(n_neighbors=5, min_confidence=0.5, cutoff_scale=50, weights="uniform").fit(X, tags)
     assert tagger.tags_ == ["909", "hat", "kick"]
     assert tagger.cutoffs_["hat"] == pytest.approx(50 * (1 - np.cos(np.deg2rad(2))), rel=1e-3)
     queries = np.vstack([fan(0, 3, [4.5]), fan(1, 3, [3]), [E3]])
@@ -139,7 +139,7 @@ def test_multi_tag_propagation_with_cut_off() -> None:
     assert far_q == {}  # beyond every cut-off: no tag at all
     assert tagger.predict(queries)[2] == []
     # A higher confidence bar drops the minority tag.
-    assert CustomTagger(min_confidence=0.7, cutoff_scale=50).fit(X, tags).predict(queries[:1]) == [["hat"]]
+    assert CustomTagger(5, 0.7, cutoff_scale=50, weights="uniform").fit(X, tags).predict(queries[:1]) == [["hat"]]
     # The cut-off scales with the examples' own spread: a query 20 degrees off the hats is too far here...
     off = fan(0, 3, [-20])
     assert tagger.predict(off) == [[]]
@@ -183,7 +183,9 @@ def test_propagate_tags_on_library_index_and_explicit_tags_win() -> None:
         "h3.wav": ["snare"],  # the user says this hat-like sound is a snare: it stays a snare
         "h4.wav": [],  # an empty list is no tag: h4 still gets propagated tags
     }
-    result = propagate_tags(index, user, CustomTagger(n_neighbors=3, min_confidence=0.3, cutoff_scale=50))
+    result = propagate_tags(
+        index, user, CustomTagger(n_neighbors=3, min_confidence=0.3, cutoff_scale=50, weights="uniform")
+    )
     assert set(result) == set(index.ids)
     assert result["/lib/h3.wav"] == [TagScore("snare", 1.0, "user")]
     assert result["/lib/h0.wav"] == [TagScore("hat", 1.0, "user"), TagScore("dusty", 1.0, "user")]
@@ -208,3 +210,32 @@ def test_propagate_tags_errors() -> None:
         CustomTagger().predict(fan(0, 1, [0]))
     with pytest.raises(ValueError, match="no tagged sounds"):
         CustomTagger().fit(fan(0, 1, [0]), [[]])
+
+
+def test_for_space_uses_the_parameters_calibrated_for_the_space() -> None:
+    combined = CustomTagger.for_space(vectors.COMBINED)
+    assert {k: combined.get_params()[k] for k in ctagger.SPACE_PARAMS[vectors.COMBINED]} == (
+        ctagger.SPACE_PARAMS[vectors.COMBINED]
+    )
+    # The MusiCNN space's calibrated parameters are the class defaults; an unknown space gets the defaults too.
+    assert CustomTagger.for_space(vectors.MUSICNN).get_params() == CustomTagger().get_params()
+    assert CustomTagger.for_space(None).get_params() == CustomTagger().get_params()
+    assert CustomTagger.for_space(vectors.COMBINED, n_neighbors=2).n_neighbors == 2
+    assert set(ctagger.SPACE_PARAMS) == set(vectors.SPACES)
+
+
+def test_propagate_tags_defaults_follow_the_index_space() -> None:
+    """A query 2.3 degrees from the nearest of five hats spaced 2 degrees apart: inside 1.5 x the spread
+    (the MusiCNN space's cut-off), outside 1.0 x the spread (the combined space's)."""
+    assert ctagger.SPACE_PARAMS[vectors.MUSICNN]["cutoff_scale"] == 1.5
+    assert ctagger.SPACE_PARAMS[vectors.COMBINED]["cutoff_scale"] == 1.0
+    X = np.vstack([fan(0, 3, [0, 2, 4, 6, 8]), fan(0, 3, [-2.3])])
+    ids = [f"h{i}" for i in range(5)] + ["q"]
+    seeds = {f"h{i}": "hat" for i in range(5)}
+    musicnn = propagate_tags(vectors.make_index(vectors.MUSICNN).fit(X, ids), seeds)
+    combined = propagate_tags(vectors.make_index(vectors.COMBINED).fit(X, ids), seeds)
+    assert [s.tag for s in musicnn["q"]] == ["hat"]
+    assert combined["q"] == []
+    # An explicit tagger wins over the space's parameters.
+    wide = propagate_tags(vectors.make_index(vectors.COMBINED).fit(X, ids), seeds, CustomTagger(cutoff_scale=1.5))
+    assert [s.tag for s in wide["q"]] == ["hat"]

@@ -226,3 +226,47 @@ def test_musicnn_vectors_from_audio(library: list[Path]) -> None:
     assert not np.allclose(X[0], X[1])
     with pytest.raises(ValueError, match="unknown feature space"):
         vectors.make_index("chroma")
+
+
+def test_combined_space_is_the_weighted_sum_of_both_cosines() -> None:
+    rng = np.random.default_rng(2)
+    emb = [rng.standard_normal((n, 200)).astype(np.float32) for n in (1, 2, 1, 3)]  # per-patch embeddings
+    seqs = [rng.standard_normal((n, 20)).astype(np.float32) for n in (5, 9, 30, 12)]
+    w = 0.3
+    X = vectors.combined_vectors(emb, seqs, w, frames=16)
+    assert X.shape == (4, 200 + 16 * 20)
+    m = np.stack([vectors.musicnn_vector(e) for e in emb])
+    for i in range(4):
+        for j in range(4):
+            if min(len(seqs[i]), len(seqs[j])) > 16:
+                continue
+            ref = (1 - w) * float(m[i] @ m[j]) + w * (1 - vectors.design_distance(seqs[i], seqs[j]))
+            assert float(X[i] @ X[j]) == pytest.approx(ref, abs=1e-5)
+    short = [i for i, s in enumerate(seqs) if len(s) <= 16]
+    np.testing.assert_allclose(np.linalg.norm(X[short], axis=1), 1.0, atol=1e-5)
+    # w = 0 is the MusiCNN space, w = 1 the CMVN-MFCC space.
+    np.testing.assert_allclose(vectors.combined_vectors(emb, seqs, 0.0, 16)[:, :200], m, atol=1e-6)
+    np.testing.assert_allclose(
+        vectors.combined_vectors(emb, seqs, 1.0, 16)[:, 200:], vectors.mfcc_vectors(seqs, 16), atol=1e-6
+    )
+    # A single 200-d vector is accepted as well as per-patch embeddings.
+    np.testing.assert_allclose(vectors.combined_vector(m[1], seqs[1], w, 16), X[1], atol=1e-6)
+    with pytest.raises(ValueError, match="weight"):
+        vectors.combined_vector(m[0], seqs[0], 1.5)
+    with pytest.raises(ValueError, match="MFCC sequences"):
+        vectors.combined_vectors(emb, seqs[:2])
+    index = vectors.make_index(vectors.COMBINED).fit(X, list("abcd"))
+    assert index.space == vectors.COMBINED and index.normalize
+    _, ids = index.kneighbors(None, 1)
+    sims = X @ X.T / np.outer(np.linalg.norm(X, axis=1), np.linalg.norm(X, axis=1))
+    np.fill_diagonal(sims, -np.inf)
+    assert list(ids[:, 0]) == [list("abcd")[j] for j in sims.argmax(axis=1)]
+
+
+def test_combined_vectors_from_audio(library: list[Path]) -> None:
+    ids, X = vectors.vectors_from_audio(library[:3], vectors.COMBINED)
+    _, m = vectors.vectors_from_audio(library[:3], vectors.MUSICNN)
+    _, f = vectors.vectors_from_audio(library[:3], vectors.MFCC)
+    assert ids == [str(p) for p in library[:3]]
+    w = vectors.COMBINED_MFCC_WEIGHT
+    np.testing.assert_allclose(X, np.hstack([np.sqrt(1 - w) * m, np.sqrt(w) * f]), atol=1e-5)

@@ -154,3 +154,22 @@ def test_fuse_rankings_prefers_best_rank_then_distance() -> None:
     rankings = [[("p", 0.1), ("q", 0.2), ("r", 0.3)], [("s", 0.5), ("p", 0.6), ("t", 0.7)]]
     got = fuse_rankings(rankings, ["F1", "F2"], 3)
     assert got == [Recommendation("p", 0.1, "F1"), Recommendation("q", 0.2, "F1"), Recommendation("s", 0.5, "F2")]
+
+
+def test_recommender_on_the_combined_space_tells_envelopes_apart() -> None:
+    """Three sounds with the same MusiCNN vector: only the CMVN-MFCC part of the combined space says which
+    two share their temporal envelope (a closed and an open hat look alike to MusiCNN)."""
+    rng = np.random.default_rng(3)
+    emb = rng.standard_normal(200).astype(np.float32)
+    base = rng.standard_normal((6, 20)).astype(np.float32)
+    closed_a = base
+    closed_b = base + 0.1 * rng.standard_normal((6, 20)).astype(np.float32)
+    open_hat = np.vstack([base, rng.standard_normal((40, 20)).astype(np.float32)])
+    X_musicnn = np.stack([vectors.musicnn_vector(emb[None, :])] * 3)
+    X = vectors.combined_vectors([emb] * 3, [closed_a, closed_b, open_hat])
+    ids = ["closed_a.wav", "closed_b.wav", "open.wav"]
+    combined = Recommender(1).fit(vectors.make_index(vectors.COMBINED).fit(X, ids))
+    assert [r.sound for r in combined.similar_to("closed_a.wav")] == ["closed_b.wav"]
+    musicnn = Recommender(2).fit(vectors.make_index(vectors.MUSICNN).fit(X_musicnn, ids))
+    # MusiCNN alone sees no difference: both other sounds lie at distance 0.
+    assert [r.distance for r in musicnn.similar_to("closed_a.wav")] == pytest.approx([0.0, 0.0], abs=1e-6)

@@ -26,7 +26,9 @@ __all__ = [
     "DEFAULT_CUTOFF_SCALE",
     "DEFAULT_MIN_CONFIDENCE",
     "DEFAULT_N_NEIGHBORS",
+    "DEFAULT_WEIGHTS",
     "DESIGN_THRESHOLD",
+    "SPACE_PARAMS",
     "CustomTagger",
     "TagScore",
     "get_custom_tag_nearest",
@@ -36,12 +38,21 @@ __all__ = [
 
 DESIGN_THRESHOLD = 0.002
 """The design's fixed cosine-distance threshold (kept for :func:`get_custom_tag_nearest`)."""
-DEFAULT_N_NEIGHBORS = 5
-DEFAULT_MIN_CONFIDENCE = 0.3
+DEFAULT_N_NEIGHBORS = 3
+DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_CUTOFF_SCALE = 1.5
-"""The defaults (k = 5, confidence ≥ 0.3, cut-off 1.5 × the tag's spread, uniform votes) are the best of a
-grid search on the train kits of the drum dataset in the default (MusiCNN) space, by
+DEFAULT_WEIGHTS = "distance"
+"""The defaults (k = 3, confidence ≥ 0.5, cut-off 1.5 × the tag's spread, votes weighted by similarity) are
+the best of a grid search on the train kits of the drum dataset in the default (MusiCNN) space, by
 ``bench/similarity_quality.py``; docs/evaluation.md has the figures on the held-out kits."""
+SPACE_PARAMS: dict[str, dict[str, Any]] = {
+    "musicnn": {"n_neighbors": 3, "min_confidence": 0.5, "cutoff_scale": 1.5, "weights": "distance"},
+    "musicnn+mfcc": {"n_neighbors": 5, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
+    "mfcc": {"n_neighbors": 3, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
+}
+"""Calibrated parameters per feature space (:data:`~.vectors.SPACES`): the best of the grid search on the train
+kits of the drum dataset (``bench/similarity_quality.py``), used by :meth:`CustomTagger.for_space` and by
+:func:`propagate_tags` when it is given no tagger."""
 
 
 def normalise_tag_dict(tag_dict: Mapping[Any, str | Iterable[str]]) -> dict[str, list[str]]:
@@ -138,7 +149,7 @@ class CustomTagger:
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         cutoff: float | str = "auto",
         cutoff_scale: float = DEFAULT_CUTOFF_SCALE,
-        weights: str = "uniform",
+        weights: str = DEFAULT_WEIGHTS,
         normalize: bool = True,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -147,6 +158,15 @@ class CustomTagger:
         self.cutoff_scale = cutoff_scale
         self.weights = weights
         self.normalize = normalize
+
+    @classmethod
+    def for_space(cls, space: str | None, **params: Any) -> CustomTagger:
+        """A tagger with the parameters calibrated for feature space ``space`` (:data:`SPACE_PARAMS`).
+
+        An unknown or ``None`` space gives the class defaults (those of the MusiCNN space); ``params``
+        override single parameters.
+        """
+        return cls(**{**SPACE_PARAMS.get(space or "", {}), **params})
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters (scikit-learn style)."""
@@ -263,7 +283,8 @@ def propagate_tags(
     ``user_tags`` maps sounds (by id, path or unique base name) to one tag or a list of tags (an empty
     list counts as untagged). Sounds the user tagged keep exactly their tags (``source="user"``,
     confidence 1): explicit tags always win and nothing is propagated onto them. Every other sound
-    gets the tags ``tagger`` (default: :class:`CustomTagger` with the calibrated defaults) propagates,
+    gets the tags ``tagger`` propagates (default: :meth:`CustomTagger.for_space` of the index's space, i.e.
+    the parameters calibrated for that feature space; the class defaults for a MusiCNN index),
     ``source="propagated"``. ``classes`` ({sound id: instrument class}, e.g. the tagger's results)
     restricts each sound to examples of its own class. Returns ``{sound id: [TagScore, ...]}`` for
     every sound, highest confidence first (empty list: no tag).
@@ -280,7 +301,7 @@ def propagate_tags(
     result: dict[str, list[TagScore]] = {i: [TagScore(t, 1.0, "user") for t in explicit.get(i, [])] for i in index.ids}
     if not explicit:
         return result
-    params = (tagger or CustomTagger()).get_params()
+    params = (tagger or CustomTagger.for_space(index.space)).get_params()
     model = CustomTagger(**{**params, "normalize": False})  # the index hands out its own (scaled) vectors
     examples = list(explicit)
 

@@ -11,8 +11,15 @@ Two feature spaces:
     kept frames). Only pairs of two longer sounds lose the frames past ``frames``.
 ``"musicnn"`` — MusiCNN's 200-d penultimate embedding (:mod:`.musicnn`), averaged over the sound's
     3-second patches; compared by cosine distance.
+``"musicnn+mfcc"`` — both, concatenated with weights (:func:`combined_vector`): the L2-normalised MusiCNN
+    vector times ``sqrt(1 - w)`` beside the ``"mfcc"`` vector times ``sqrt(w)``, so that the cosine
+    similarity is ``(1 - w)·cos_musicnn + w·cos_mfcc`` (exactly, for sounds up to ``MFCC_FRAMES`` frames).
+    MusiCNN knows the instrument; the CMVN-MFCC sequence keeps the temporal envelope that tells open
+    from closed hats and rimshots from snares. ``COMBINED_MFCC_WEIGHT`` was chosen on the train kits.
 
-``DEFAULT_SPACE`` is the better of the two in ``bench/similarity_quality.py`` (docs/evaluation.md).
+``DEFAULT_SPACE`` stays ``"musicnn"`` (one 200-d vector per sound, what the tagger already computes);
+``"musicnn+mfcc"`` is better on both quality measures of ``bench/similarity_quality.py``
+(docs/evaluation.md) and needs both feature files of a sound.
 """
 
 from __future__ import annotations
@@ -32,12 +39,16 @@ from .errors import FeatureFileError
 from .index import LibraryIndex, UnknownSoundError
 
 __all__ = [
+    "COMBINED",
+    "COMBINED_MFCC_WEIGHT",
     "DEFAULT_SPACE",
     "MFCC",
     "MFCC_FRAMES",
     "MUSICNN",
     "SPACES",
     "MusicnnEmbedder",
+    "combined_vector",
+    "combined_vectors",
     "design_distance",
     "feature_files",
     "load_cached",
@@ -52,9 +63,13 @@ __all__ = [
 
 MFCC = "mfcc"
 MUSICNN = "musicnn"
-SPACES = (MUSICNN, MFCC)
+COMBINED = "musicnn+mfcc"
+SPACES = (MUSICNN, MFCC, COMBINED)
 DEFAULT_SPACE = MUSICNN
-"""Chosen by the quality benchmark: precision@10 and custom-tag F1 are higher in the MusiCNN space."""
+"""MusiCNN beats CMVN-MFCC on both quality measures; :data:`COMBINED` beats both but needs two feature files."""
+COMBINED_MFCC_WEIGHT = 0.1
+"""Share ``w`` of the CMVN-MFCC cosine in the combined space: the best mean of precision@10 and calibrated
+custom-tag F1 on the train kits of the drum dataset (``bench/similarity_quality.py``; w = 0.1 … 0.5 tried)."""
 MFCC_FRAMES = 128
 """Frames kept per sound in the CMVN-MFCC space: 128 hops of 512 at 22 050 Hz ≈ 2.97 s."""
 
@@ -113,6 +128,39 @@ def musicnn_vector(embeddings: np.ndarray) -> np.ndarray:
     return v / norm if norm > 0 else v
 
 
+def combined_vector(
+    musicnn: np.ndarray, mfcc_seq: np.ndarray, weight: float = COMBINED_MFCC_WEIGHT, frames: int = MFCC_FRAMES
+) -> np.ndarray:
+    """One sound's vector in the ``"musicnn+mfcc"`` space: ``[sqrt(1-w)·m/|m|, sqrt(w)·mfcc_vector(seq)]``.
+
+    ``musicnn`` is the sound's MusiCNN vector (200,) or its per-patch embeddings (n_patches, 200), which are
+    averaged first; ``mfcc_seq`` its CMVN-MFCC sequence (frames, 20). The inner product of two such vectors is
+    ``(1 - w)·cos(m_a, m_b) + w·(1 - design distance(a, b))`` whenever one of the two sounds is at most
+    ``frames`` frames long; a sound of at most ``frames`` frames gets a unit-norm vector.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must lie in [0, 1], got {weight}")
+    m = np.asarray(musicnn, dtype=np.float32)
+    m = musicnn_vector(m) if m.ndim == 2 else musicnn_vector(m[None, :])
+    f = mfcc_vector(mfcc_seq, frames)
+    return np.concatenate([np.sqrt(1.0 - weight) * m, np.sqrt(weight) * f]).astype(np.float32)
+
+
+def combined_vectors(
+    musicnn: Sequence[np.ndarray] | np.ndarray,
+    mfcc_seqs: Iterable[np.ndarray],
+    weight: float = COMBINED_MFCC_WEIGHT,
+    frames: int = MFCC_FRAMES,
+) -> np.ndarray:
+    """Stack :func:`combined_vector` of each (MusiCNN vector or patch embeddings, CMVN-MFCC sequence) pair."""
+    seqs = list(mfcc_seqs)
+    if len(musicnn) != len(seqs):
+        raise ValueError(f"{len(musicnn)} MusiCNN vectors but {len(seqs)} MFCC sequences")
+    if not seqs:
+        return np.zeros((0, 200 + frames * features.N_MFCC), dtype=np.float32)
+    return np.stack([combined_vector(m, q, weight, frames) for m, q in zip(musicnn, seqs, strict=True)])
+
+
 class MusicnnEmbedder:
     """MusiCNN's 200-d embedding of mel patches; loads the model (TensorFlow) on first use only."""
 
@@ -160,17 +208,30 @@ def _embedder() -> MusicnnEmbedder:
 
 
 def vectors_from_batches(
-    npz_files: Sequence[str | os.PathLike[str]], space: str = DEFAULT_SPACE, *, frames: int = MFCC_FRAMES
+    npz_files: Sequence[str | os.PathLike[str]],
+    space: str = DEFAULT_SPACE,
+    *,
+    frames: int = MFCC_FRAMES,
+    mfcc_files: Sequence[str | os.PathLike[str]] | None = None,
+    weight: float = COMBINED_MFCC_WEIGHT,
 ) -> tuple[list[str], np.ndarray]:
     """``(ids, vectors)`` of feature files: recommendation batches for ``"mfcc"``, classification batches for
-    ``"musicnn"``. Ids are the original audio paths as given to the batch writer."""
+    ``"musicnn"``; for ``"musicnn+mfcc"`` the classification batches in ``npz_files`` and each sound's
+    recommendation batch, in the same order, in ``mfcc_files``. Ids are the original audio paths as given to
+    the batch writer."""
     kind = RECOMMENDATION if space == MFCC else CLASSIFICATION
     _check_space(space)
     batches = [load_batch(f, kind) for f in npz_files]
     ids = [b.source_path for b in batches]
     if space == MFCC:
         return ids, mfcc_vectors((b.data for b in batches), frames)
-    return ids, _embedder().vectors([b.data for b in batches])
+    embedded = _embedder().vectors([b.data for b in batches])
+    if space == MUSICNN:
+        return ids, embedded
+    if mfcc_files is None or len(mfcc_files) != len(batches):
+        raise ValueError(f"space {COMBINED!r} needs one recommendation batch per sound in mfcc_files")
+    seqs = [load_batch(f, RECOMMENDATION).data for f in mfcc_files]
+    return ids, combined_vectors(embedded, seqs, weight, frames)
 
 
 def vectors_from_audio(
@@ -178,6 +239,7 @@ def vectors_from_audio(
     space: str = DEFAULT_SPACE,
     *,
     frames: int = MFCC_FRAMES,
+    weight: float = COMBINED_MFCC_WEIGHT,
     **load_kw: object,
 ) -> tuple[list[str], np.ndarray]:
     """``(ids, vectors)`` computed straight from audio files (ids = the paths as given)."""
@@ -187,11 +249,16 @@ def vectors_from_audio(
     ids = [os.fspath(f) for f in audio_files]
     if space == MFCC:
         return ids, mfcc_vectors((recommendation_features(f, **load_kw) for f in ids), frames)
-    return ids, _embedder().vectors([classification_features(f, **load_kw) for f in ids])
+    embedded = _embedder().vectors([classification_features(f, **load_kw) for f in ids])
+    if space == MUSICNN:
+        return ids, embedded
+    seqs = [recommendation_features(f, **load_kw) for f in ids]
+    return ids, combined_vectors(embedded, seqs, weight, frames)
 
 
 def make_index(space: str = DEFAULT_SPACE, **params: Any) -> LibraryIndex:
-    """An empty :class:`LibraryIndex` set up for ``space`` (CMVN-MFCC vectors are pre-scaled: no re-normalising)."""
+    """An empty :class:`LibraryIndex` set up for ``space`` (CMVN-MFCC vectors are pre-scaled: no re-normalising;
+    combined vectors are re-normalised, which only changes those of sounds longer than ``MFCC_FRAMES``)."""
     _check_space(space)
     params.setdefault("normalize", space != MFCC)
     return LibraryIndex(space=space, **params)
