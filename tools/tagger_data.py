@@ -46,13 +46,18 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def _key(
-    path: str, aug: int, seed: int, trim_silence: bool, peak_normalize: bool = False, sample_rate: int = 16000
+    path: str,
+    aug: int,
+    seed: int,
+    trim_silence: bool,
+    peak_normalize: bool = False,
+    sample_rate: int = features.MUSICNN_SR,
 ) -> str:
     stat = os.stat(path)
     text = f"{CACHE_VERSION}|{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime)}|{aug}|{seed}|{trim_silence}"
     if peak_normalize:
         text += "|peak"
-    if sample_rate != 16000:
+    if sample_rate != features.MUSICNN_SR:
         text += f"|sr{sample_rate}"
     return hashlib.sha1(text.encode()).hexdigest()
 

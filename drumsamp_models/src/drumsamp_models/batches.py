@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -81,20 +82,15 @@ def feature_file_name(audio_path: str | os.PathLike[str]) -> str:
     return f"{name}.{digest}.npz"
 
 
-_front_end: features.FrontEnd | None = None
-
-
+@functools.cache
 def tagger_front_end() -> features.FrontEnd:
     """The front end of the tagger head shipped in the package (the plain one if there is none)."""
-    global _front_end
-    if _front_end is None:
-        from .tagger import Head
+    from .tagger import Head
 
-        try:
-            _front_end = features.FrontEnd.from_meta(Head.shipped().meta)
-        except FileNotFoundError:
-            _front_end = features.FrontEnd()
-    return _front_end
+    try:
+        return features.FrontEnd.from_meta(Head.shipped().meta)
+    except FileNotFoundError:
+        return features.FrontEnd()
 
 
 def classification_features(path: str, **load_kw: object) -> np.ndarray:

@@ -80,7 +80,7 @@ def mel_patches(mel: np.ndarray, patch_frames: int = PATCH_FRAMES) -> np.ndarray
 
 
 def musicnn_patches(y: np.ndarray, sr: int = MUSICNN_SR, peak_normalize: bool = False) -> np.ndarray:
-    """MusiCNN input patches for a 16 kHz signal: ``mel_patches(musicnn_mel(y))``.
+    """MusiCNN input patches for a signal at ``sr`` (16 kHz or a multiple): ``mel_patches(musicnn_mel(y, sr))``.
 
     With ``peak_normalize`` the signal is first scaled to a peak of 1 (0 dBFS): the Drumsample
     Tagger's front end, which makes its input independent of the recording level.

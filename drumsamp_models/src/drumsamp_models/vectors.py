@@ -162,30 +162,20 @@ def combined_vectors(
 
 
 class MusicnnEmbedder:
-    """MusiCNN's 200-d embedding of mel patches; loads the model (TensorFlow) on first use only."""
+    """MusiCNN's 200-d embedding of whole mel patches (no silence trimming), ``batch_size`` patches per call.
+
+    The network is :class:`drumsamp_models.tagger.MusicnnEmbedder`'s, built once per process (TensorFlow
+    is loaded on first use only).
+    """
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _get_model(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                from .musicnn import load_musicnn
-
-                self._model = load_musicnn()
-            return self._model
 
     def embed_patches(self, patches: np.ndarray) -> np.ndarray:
         """Per-patch embeddings (n_patches, 200) of mel patches (n_patches, 187, 96)."""
-        model = self._get_model()
-        x = np.asarray(patches, dtype=np.float32)
-        out = model.predict_on_batch(x) if len(x) <= self.batch_size else None
-        if out is None:
-            parts = [model.predict_on_batch(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-            return np.concatenate([np.asarray(p["embedding"]) for p in parts]).astype(np.float32)
-        return np.asarray(out["embedding"], dtype=np.float32)
+        from .tagger import MusicnnEmbedder as PatchEmbedder
+
+        return PatchEmbedder(self.batch_size)(patches)
 
     def vectors(self, patch_sets: Sequence[np.ndarray]) -> np.ndarray:
         """One :func:`musicnn_vector` per sound from each sound's patches, embedded in shared batches."""
@@ -195,16 +185,6 @@ class MusicnnEmbedder:
         emb = self.embed_patches(np.concatenate(patch_sets))
         bounds = np.cumsum([0, *counts])
         return np.stack([musicnn_vector(emb[bounds[i] : bounds[i + 1]]) for i in range(len(counts))])
-
-
-_EMBEDDER: MusicnnEmbedder | None = None
-
-
-def _embedder() -> MusicnnEmbedder:
-    global _EMBEDDER
-    if _EMBEDDER is None:
-        _EMBEDDER = MusicnnEmbedder()
-    return _EMBEDDER
 
 
 def vectors_from_batches(
@@ -225,7 +205,7 @@ def vectors_from_batches(
     ids = [b.source_path for b in batches]
     if space == MFCC:
         return ids, mfcc_vectors((b.data for b in batches), frames)
-    embedded = _embedder().vectors([b.data for b in batches])
+    embedded = MusicnnEmbedder().vectors([b.data for b in batches])
     if space == MUSICNN:
         return ids, embedded
     if mfcc_files is None or len(mfcc_files) != len(batches):
@@ -249,7 +229,7 @@ def vectors_from_audio(
     ids = [os.fspath(f) for f in audio_files]
     if space == MFCC:
         return ids, mfcc_vectors((recommendation_features(f, **load_kw) for f in ids), frames)
-    embedded = _embedder().vectors([classification_features(f, **load_kw) for f in ids])
+    embedded = MusicnnEmbedder().vectors([classification_features(f, **load_kw) for f in ids])
     if space == MUSICNN:
         return ids, embedded
     seqs = [recommendation_features(f, **load_kw) for f in ids]
