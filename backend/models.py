@@ -103,7 +103,7 @@ class Sample(db.Model):  # type: ignore[name-defined]
     channels: Mapped[int] = mapped_column(Integer)
     is_favorite: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Analysis: valid while analyzed_hash == content_hash; redone when analyzed_model is not the tagger's.
+    # Analysis: valid while analyzed_hash == content_hash; redone when analyzed_model != tagger_model.model_id().
     analyzed_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     analyzed_model: Mapped[str | None] = mapped_column(String(40), nullable=True)
     analysis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -113,7 +113,8 @@ class Sample(db.Model):  # type: ignore[name-defined]
     auto_likelihood: Mapped[float | None] = mapped_column(Float, nullable=True)
     auto_tag_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     likelihoods: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 200 float32 (MusiCNN)
+    descriptors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 36 float32 (descriptors)
     map_x: Mapped[float | None] = mapped_column(Float, nullable=True)
     map_y: Mapped[float | None] = mapped_column(Float, nullable=True)
 

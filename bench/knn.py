@@ -1,6 +1,7 @@
 """k-NN at library scale: single-query latency, recall@10, index memory and the cost of adding one sound.
 
-Synthetic 200-d vectors (the size of the default MusiCNN space) with cluster structure: one cluster per
+Synthetic 236-d vectors (the size of the default ``musicnn+descriptors`` space: 200 MusiCNN + 36 descriptors;
+``--dim 200`` for the MusiCNN space) with cluster structure: one cluster per
 ~1000 sounds, each a random centre plus variation in its own 8-d subspace plus a little isotropic
 noise. Queries are library sounds slightly perturbed. For each library size the script prints, for the
 :class:`~drumsamp_models.index.LibraryIndex` as configured by default (``algorithm="auto"``) and for
@@ -24,9 +25,10 @@ from collections.abc import Callable
 import faiss  # noqa: F401  (imported up front: its own start-up memory is not the index's)
 import numpy as np
 
+from drumsamp_models import descriptors
 from drumsamp_models.index import LibraryIndex
 
-DIM = 200
+DIM = 200 + len(descriptors.NAMES)
 K = 10
 
 
@@ -87,12 +89,12 @@ def recall_at_k(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.mean([len(set(g) & set(w)) / K for g, w in zip(got, want, strict=True)]))
 
 
-def bench_size(n: int, n_queries: int, numpy_baseline: bool) -> list[str]:
+def bench_size(n: int, n_queries: int, numpy_baseline: bool, dim: int = DIM) -> list[str]:
     """Measure one library size; returns markdown table rows."""
-    X = clustered(n)
+    X = clustered(n, dim)
     rng = np.random.default_rng(1)
     picks = rng.choice(n, n_queries, replace=False)
-    queries = X[picks] + rng.standard_normal((n_queries, DIM)).astype(np.float32) * np.float32(0.01 / np.sqrt(DIM))
+    queries = X[picks] + rng.standard_normal((n_queries, dim)).astype(np.float32) * np.float32(0.01 / np.sqrt(dim))
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     truth = np.stack([exact_numpy(X)(q) for q in queries])
     ids = [f"sound_{i:07d}.wav" for i in range(n)]
@@ -152,15 +154,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--no-numpy", action="store_true", help="skip the exact NumPy baseline rows")
+    parser.add_argument("--dim", type=int, default=DIM, help="vector size (default: the default feature space's)")
     args = parser.parse_args()
-    print(f"{DIM}-d unit vectors, {args.queries} single queries per size, k={K}, cpus={os.cpu_count()}")
+    print(f"{args.dim}-d unit vectors, {args.queries} single queries per size, k={K}, cpus={os.cpu_count()}")
     print(
         "| sounds | search | p50 ms | p95 ms | p99 ms | recall@10 | index memory MiB | file MiB | build s "
         "| add one ms | remove one ms |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in (int(s) for s in args.sizes.split(",")):
-        for row in bench_size(n, args.queries, not args.no_numpy):
+        for row in bench_size(n, args.queries, not args.no_numpy, args.dim):
             print(row, flush=True)
 
 

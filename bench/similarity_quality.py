@@ -13,7 +13,8 @@ read). Features are cached under ``data/cache/similarity/``.
     Calibration (cut-off scale, k, minimum confidence) uses only the kits of the ``train`` split;
     the figures are measured on the kits of ``val`` + ``test``.
 
-Also: the combined space ``musicnn+mfcc`` (its weight chosen on the train kits), hubness reduction (CSLS)
+Also: the combined spaces ``musicnn+mfcc`` and ``musicnn+descriptors`` (the package default; each weight chosen
+on the train kits), hubness reduction (CSLS)
 for (a), and for (b) the instrument class predicted by a classifier instead of the true one: a
 logistic regression on the MusiCNN embedding that never saw the kit it predicts (leave-one-kit-family-out
 inside the train kits for calibration; trained on the train kits for the val + test kits), and the
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumsamp_models import ctagger, vectors
+from drumsamp_models import ctagger, descriptors, vectors
 from drumsamp_models.batches import classification_features, recommendation_features, tagger_front_end
 from drumsamp_models.errors import AudioError
 from drumsamp_models.features import FrontEnd
@@ -90,6 +91,7 @@ class Sound:
     mfcc: np.ndarray
     musicnn: np.ndarray  # per-patch embeddings (n_patches, 200)
     group: str = ""
+    described: np.ndarray = field(default_factory=lambda: np.zeros(len(descriptors.NAMES), np.float32))
 
 
 def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
@@ -112,8 +114,25 @@ def _cache_file(path: str) -> Path:
     return CACHE / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
 
 
+def _descriptor_file(path: str) -> Path:
+    st = os.stat(path)
+    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|descriptors|{descriptors.fingerprint()}"
+    return CACHE / ("d-" + hashlib.sha1(key.encode()).hexdigest() + ".npy")
+
+
+def load_descriptors(path: str) -> np.ndarray:
+    """The raw descriptors of one file (cached)."""
+    f = _descriptor_file(path)
+    if f.exists():
+        return np.load(f)
+    d = descriptors.describe_file(path)
+    np.save(f, d)
+    return d
+
+
 def load_sounds(rows: Sequence[dict[str, str]], verbose: bool = True) -> list[Sound]:
-    """Features of every row, computed once and cached (CMVN-MFCC sequence, MusiCNN per-patch embeddings)."""
+    """Features of every row, computed once and cached (CMVN-MFCC sequence, MusiCNN per-patch embeddings,
+    descriptors)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     embedder = vectors.MusicnnEmbedder()
     sounds: list[Sound] = []
@@ -147,6 +166,7 @@ def load_sounds(rows: Sequence[dict[str, str]], verbose: bool = True) -> list[So
                     z["mfcc"],
                     z["musicnn"],
                     r.get("group", r["kit"]),
+                    load_descriptors(r["path"]),
                 )
             )
     return sounds
@@ -165,6 +185,9 @@ def space_vectors(sounds: Sequence[Sound], space: str) -> tuple[np.ndarray, bool
     if space == vectors.COMBINED or space.startswith(vectors.COMBINED + "@"):
         weight = float(space.split("@")[1]) if "@" in space else vectors.COMBINED_MFCC_WEIGHT
         return vectors.combined_vectors([s.musicnn for s in sounds], [s.mfcc for s in sounds], weight), True
+    if space == vectors.DESCRIBED or space.startswith(vectors.DESCRIBED + "@"):
+        weight = float(space.split("@")[1]) if "@" in space else vectors.DESCRIPTOR_WEIGHT
+        return vectors.described_vectors([s.musicnn for s in sounds], [s.described for s in sounds], weight), True
     raise ValueError(space)
 
 
@@ -173,9 +196,20 @@ SPACE_NAMES = {
     vectors.MFCC: f"CMVN-MFCC, index vectors ({vectors.MFCC_FRAMES} frames)",
     vectors.MUSICNN: "MusiCNN 200-d embedding (mean over patches)",
     vectors.COMBINED: f"MusiCNN + CMVN-MFCC (w = {vectors.COMBINED_MFCC_WEIGHT})",
+    vectors.DESCRIBED: f"MusiCNN + descriptors (w = {vectors.DESCRIPTOR_WEIGHT}; package default)",
 }
-WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5)
-"""Weights of the CMVN-MFCC part of the combined space tried on the train kits."""
+WEIGHTS = {
+    vectors.COMBINED: ((0.1, 0.2, 0.3, 0.4, 0.5), "COMBINED_MFCC_WEIGHT", vectors.COMBINED_MFCC_WEIGHT),
+    vectors.DESCRIBED: ((0.1, 0.2, 0.3, 0.4, 0.5, 0.6), "DESCRIPTOR_WEIGHT", vectors.DESCRIPTOR_WEIGHT),
+}
+"""Per combined space: the weights of its second part tried on the train kits, and the package constant."""
+WEIGHT_GRID = {
+    "n_neighbors": (3, 5, 7),
+    "min_confidence": (0.3, 0.5),
+    "cutoff_scale": (1.0, 1.5, 2.0),
+    "weights": ("distance",),
+}
+"""The smaller calibration grid used while choosing the weights (the full :data:`GRID` calibrates afterwards)."""
 CSLS_K = 10
 
 
@@ -293,12 +327,17 @@ def design_tagger(threshold: float = DESIGN_THRESHOLD) -> ctagger.CustomTagger:
 
 
 def calibrate(
-    X: np.ndarray, normalize: bool, tasks: Sequence[Task], classes: np.ndarray | None
+    X: np.ndarray,
+    normalize: bool,
+    tasks: Sequence[Task],
+    classes: np.ndarray | None,
+    grid: dict[str, tuple[object, ...]] | None = None,
 ) -> tuple[dict[str, float], float]:
     """Grid search on the calibration pool: the parameters with the best mean F1 over the tasks."""
+    grid = GRID if grid is None else grid
     best: tuple[float, dict[str, float]] | None = None
-    for values in itertools.product(*GRID.values()):
-        params = dict(zip(GRID, values, strict=True))
+    for values in itertools.product(*grid.values()):
+        params = dict(zip(grid, values, strict=True))
         tagger = ctagger.CustomTagger(**params, normalize=normalize)  # type: ignore[arg-type]
         f1 = float(np.mean([evaluate_tagger(X, t, tagger, classes).f1 for t in tasks]))
         if best is None or f1 > best[0] + 1e-12:
@@ -392,25 +431,23 @@ def main() -> None:
     calib_tasks = make_tasks(calib, args.calibration_draws, seed=1)
     held_tasks = make_tasks(held, args.eval_draws, seed=2)
 
-    print("\n### Weight of the CMVN-MFCC part of the combined space, on the train kits only\n")
-    print("| w | precision@10 (train kits) | calibrated tag F1 (train kits) | mean |")
-    print("|---:|---:|---:|---:|")
-    best_w: tuple[float, float] | None = None
-    for w in WEIGHTS:
-        space = f"{vectors.COMBINED}@{w}"
-        p10, _ = precision_at_10(calib, space)
-        X_calib, normalize = space_vectors(calib, space)
-        _, f1 = calibrate(unit_rows(X_calib, normalize), False, calib_tasks, None)
-        mean = (p10 + f1) / 2
-        print(f"| {w} | {p10:.3f} | {f1:.3f} | {mean:.3f} |")
-        if best_w is None or mean > best_w[1] + 1e-12:
-            best_w = (w, mean)
-    assert best_w is not None
-    note = "" if best_w[0] == vectors.COMBINED_MFCC_WEIGHT else " (differs from the package constant!)"
-    print(
-        f"\nbest w on the train kits: {best_w[0]}; package constant COMBINED_MFCC_WEIGHT = "
-        f"{vectors.COMBINED_MFCC_WEIGHT}{note}"
-    )
+    for combined, (weights, constant, value) in WEIGHTS.items():
+        print(f"\n### Weight of the second part of the {combined} space, on the train kits only\n")
+        print("| w | precision@10 (train kits) | calibrated tag F1 (train kits, small grid) | mean |")
+        print("|---:|---:|---:|---:|")
+        best_w: tuple[float, float] | None = None
+        for w in weights:
+            space = f"{combined}@{w}"
+            p10, _ = precision_at_10(calib, space)
+            X_calib, normalize = space_vectors(calib, space)
+            _, f1 = calibrate(unit_rows(X_calib, normalize), False, calib_tasks, None, WEIGHT_GRID)
+            mean = (p10 + f1) / 2
+            print(f"| {w} | {p10:.3f} | {f1:.3f} | {mean:.3f} |")
+            if best_w is None or mean > best_w[1] + 1e-12:
+                best_w = (w, mean)
+        assert best_w is not None
+        note = "" if best_w[0] == value else " (differs from the package constant!)"
+        print(f"\nbest w on the train kits: {best_w[0]}; package constant {constant} = {value}{note}")
 
     print("\n### (a) precision@10 (share of the 10 nearest other one-shots of the same class)\n")
     print("| feature space | all one-shots | val + test kits | Kick | Snare | Cymbal | Tom | median NN distance |")
@@ -421,7 +458,7 @@ def main() -> None:
         per_cls = " | ".join(f"{per[c]:.3f}" for c in ONE_SHOTS)
         nn = median_nn_distance(sounds, space)
         print(f"| {SPACE_NAMES[space]} | **{p_all:.3f}** | {p_held:.3f} | {per_cls} | {nn:.3f} |")
-    for space in (vectors.MUSICNN, vectors.COMBINED):
+    for space in (vectors.MUSICNN, vectors.COMBINED, vectors.DESCRIBED):
         p_all, per = precision_at_10(sounds, space, csls=CSLS_K)
         p_held, _ = precision_at_10(held, space, csls=CSLS_K)
         per_cls = " | ".join(f"{per[c]:.3f}" for c in ONE_SHOTS)
@@ -457,7 +494,7 @@ def main() -> None:
     if head_held is not None:
         class_modes.append((" + same class (shipped tagger; saw the val kits)", calib_pred, head_held))
     calibrated: dict[tuple[str, str], dict[str, float]] = {}
-    for space in ("mfcc-design", vectors.MFCC, vectors.MUSICNN, vectors.COMBINED):
+    for space in ("mfcc-design", vectors.MFCC, vectors.MUSICNN, vectors.COMBINED, vectors.DESCRIBED):
         X_held, normalize = space_vectors(held, space)
         X_held = unit_rows(X_held, normalize)
         design = [evaluate_tagger(X_held, t, design_tagger()) for t in held_tasks]
@@ -478,7 +515,7 @@ def main() -> None:
             shown += f" (train F1 {calibrated[key]['train_f1']:.3f})"
             print(f"| {space} | calibrated k-NN{label} | {shown} | {fmt_scores(held_scores)} |")
     per_tag: dict[str, list[Scores]] = {}
-    for space in (vectors.MUSICNN, vectors.COMBINED):
+    for space in (vectors.MUSICNN, vectors.COMBINED, vectors.DESCRIBED):
         defaults = ctagger.CustomTagger.for_space(space, normalize=False)
         X_held, normalize = space_vectors(held, space)
         X_held = unit_rows(X_held, normalize)

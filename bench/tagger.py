@@ -1,6 +1,7 @@
 """End-to-end tagging throughput (decode + mel + MusiCNN + head) and peak memory.
 
-One-shots (0.2-2 s) and 6 s drum loops, generated; the shipped head and the default batch size.
+One-shots (0.2-2 s) and 6 s drum loops, generated; the shipped head and the default batch size; then the
+same with ``describe=True`` (the descriptors of the default similarity space too: what the server runs).
 Run: ``.venv/bin/python -m bench.tagger [--files 500] [--loops 100]``.
 """
 
@@ -46,6 +47,9 @@ def main() -> None:
         print("|---|---:|---:|---:|---|")
         run(tagger, shots, "one-shots 0.2-2 s")
         run(tagger, loops, "loops 6 s")
+        describing = Tagger(describe=True)
+        run(describing, shots, "one-shots 0.2-2 s, with descriptors")
+        run(describing, loops, "loops 6 s, with descriptors")
         print(f"peak RSS of the whole run: {peak_rss_mb():.0f} MB")
 
 

@@ -1,7 +1,9 @@
 """Analysis of a library's new or changed samples with the Drumsample Tagger, in resumable chunks.
 
-A sample is analysed when its ``analyzed_hash`` differs from its ``content_hash`` or its
-``analyzed_model`` from the tagger's fingerprint (a new model re-analyses every sample). Each chunk's
+Each analysis stores the auto tag, the class likelihoods, the 200-d MusiCNN embedding and the 36
+envelope and spectral-shape descriptors (``drumsamp_models.descriptors``) of the sound. A sample is
+analysed when its ``analyzed_hash`` differs from its ``content_hash`` or its ``analyzed_model`` from
+``tagger_model.model_id()`` (a new model or new descriptors re-analyse every sample). Each chunk's
 results are stored with a conditional update in one transaction, together with the job's progress:
 a process killed at any point loses at most the chunk in flight, and no sample is stored twice.
 """
@@ -39,6 +41,7 @@ class Outcome:
     likelihood: float | None = None
     likelihoods: dict[str, float] | None = None
     embedding: bytes | None = None
+    descriptors: bytes | None = None
     error: str | None = None
 
 
@@ -63,16 +66,18 @@ def count_pending(library_id: int) -> int:
 
 
 def analyse_files(paths: list[str]) -> dict[str, Outcome]:
-    """Tag the audio files (one batch through MusiCNN); files that fail come back with their reason."""
+    """Tag and describe the audio files (one batch through MusiCNN); files that fail come back with their reason."""
     report = tagger().predict(paths)
     out: dict[str, Outcome] = {}
     for path, result in report.results.items():
         embedding = np.asarray(result.embedding, dtype=np.float32)
+        described = None if result.descriptors is None else np.asarray(result.descriptors, dtype=np.float32)
         out[path] = Outcome(
             tag=result.tag,
             likelihood=float(max(result.likelihoods.values())),
             likelihoods={k: round(float(v), 6) for k, v in result.likelihoods.items()},
             embedding=embedding.tobytes(),
+            descriptors=None if described is None else described.tobytes(),
         )
     for path, reason in report.failed.items():
         out[path] = Outcome(error=reason)
@@ -154,6 +159,7 @@ def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
         "auto_likelihood": outcome.likelihood,
         "likelihoods": outcome.likelihoods,
         "embedding": outcome.embedding,
+        "descriptors": outcome.descriptors,
     }
     result = db.session.execute(
         update(Sample)

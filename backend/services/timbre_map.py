@@ -1,8 +1,10 @@
-"""2-D timbre map of a library: PCA of the samples' MusiCNN embeddings, stored per sample.
+"""2-D timbre map of a library: PCA of the samples' vectors in the similarity space, stored per sample.
 
-The map is recomputed only when the set of analysed sounds changed (``content_version``), so two calls
-without a change in between return identical coordinates. The principal axes get a fixed sign (the
-largest loading positive) and coordinates are scaled into [-1, 1].
+The map projects the same vectors as the library's k-NN index (``knn.analysed_vectors``: MusiCNN
+embedding and envelope/spectral-shape descriptors, the space ``"musicnn+descriptors"``), so sounds that
+"similar sounds" finds close lie close on the map. It is recomputed only when the set of analysed sounds
+changed (``content_version``), so two calls without a change in between return identical coordinates.
+The principal axes get a fixed sign (the largest loading positive) and coordinates are scaled into [-1, 1].
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Sample, SampleLibrary
-from .tagger_model import model_id
+from . import knn
 
 
 def project(embeddings: np.ndarray) -> np.ndarray:
@@ -41,26 +43,19 @@ def project(embeddings: np.ndarray) -> np.ndarray:
 
 def compute(library: SampleLibrary) -> None:
     """Recompute and store the map of ``library``."""
-    rows = db.session.execute(
-        select(Sample.id, Sample.embedding).where(
-            Sample.library_id == library.id,
-            Sample.analyzed_hash == Sample.content_hash,
-            Sample.analyzed_model == model_id(),
-            Sample.embedding.is_not(None),
-        )
-    ).all()
+    ids, _, vectors = knn.analysed_vectors(library.id)
     version = library.content_version
-    coords = project(np.stack([np.frombuffer(e, dtype=np.float32) for _, e in rows])) if rows else np.zeros((0, 2))
+    coords = project(vectors) if ids else np.zeros((0, 2))
     db.session.execute(
         update(Sample).where(Sample.library_id == library.id).values(map_x=None, map_y=None),
         execution_options={"synchronize_session": False},
     )
-    if rows:
+    if ids:
         db.session.execute(
             update(Sample),
             [
                 {"id": sid, "map_x": round(float(x), 6), "map_y": round(float(y), 6)}
-                for (sid, _), (x, y) in zip(rows, coords, strict=True)
+                for sid, (x, y) in zip(ids, coords, strict=True)
             ],
         )
     library.map_version = version

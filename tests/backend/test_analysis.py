@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
+import numpy as np
 from flask import Flask
 from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models import Sample
-from backend.services import knn
+from backend.services import knn, tagger_model
+from drumsamp_models import descriptors
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tests.audio_factory import kick, write
 from tests.backend.conftest import User, register
@@ -30,6 +33,12 @@ def wait_for_job(user: User, job: str, limit: float = 300.0) -> dict:
 def runs(app: Flask) -> dict[str, int]:
     with app.app_context():
         return {name: n for name, n in db.session.execute(select(Sample.name, Sample.analysis_runs))}
+
+
+def stored_descriptors(app: Flask) -> dict[str, bytes | None]:
+    """``{sample name: descriptors column}`` of every sample."""
+    with app.app_context():
+        return {name: blob for name, blob in db.session.execute(select(Sample.name, Sample.descriptors))}
 
 
 def assert_auto_tagged(samples: list[dict]) -> None:
@@ -68,6 +77,22 @@ def test_analyze_answers_at_once_and_the_job_reports_progress(app: Flask, user: 
     assert runs(app) == {p.name: 1 for p in sounds[:4]}
 
 
+def test_analysis_stores_the_36_descriptors_of_each_sound(app: Flask, user: User, sounds: list[Path]) -> None:
+    """The tagger's descriptors are those of the uploaded audio, 36 float32 per sample."""
+    for path in sounds[:3]:
+        assert user.upload("Drums", path).status_code == 200
+    assert wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])["done"] == 3
+    stored = stored_descriptors(app)
+    assert set(stored) == {p.name for p in sounds[:3]}
+    rows = {}
+    for path in sounds[:3]:
+        blob = stored[path.name]
+        assert blob is not None and len(blob) == 36 * 4
+        rows[path.name] = np.frombuffer(blob, dtype=np.float32)
+        np.testing.assert_allclose(rows[path.name], descriptors.describe_file(path), rtol=1e-5, atol=1e-5)
+    assert len({row.tobytes() for row in rows.values()}) == 3  # different sounds, different descriptors
+
+
 def test_only_new_or_changed_samples_are_analysed(app: Flask, user: User, sounds: list[Path], tmp_path: Path) -> None:
     for path in sounds[:3]:
         assert user.upload("Drums", path).status_code == 200
@@ -90,7 +115,9 @@ def test_a_new_tagger_model_re_analyses_what_an_older_one_did(app: Flask, user: 
     assert user.put(f"/sampletag/update/Drums/{sounds[0].name}", json={"tags": ["dusty"]}).status_code == 200
     older = [sounds[0].name, sounds[1].name]
     with app.app_context():  # as if these two had been analysed by the model shipped before this one
-        db.session.execute(update(Sample).where(Sample.name.in_(older)).values(analyzed_model="0" * 40))
+        db.session.execute(
+            update(Sample).where(Sample.name.in_(older)).values(analyzed_model="0" * 40, descriptors=None)
+        )
         db.session.commit()
         library_id = db.session.scalar(select(Sample.library_id).limit(1))
         vectors = knn.build(library_id)  # embeddings of another model are never compared with this one's
@@ -100,7 +127,10 @@ def test_a_new_tagger_model_re_analyses_what_an_older_one_did(app: Flask, user: 
     assert runs(app) == {sounds[0].name: 2, sounds[1].name: 2, sounds[2].name: 1}
     with app.app_context():
         models = set(db.session.scalars(select(Sample.analyzed_model)))
-    assert models == {Head.shipped().fingerprint}
+    # The current model: the head and the descriptors (a new scaler or descriptor version re-analyses too).
+    key = Head.shipped().fingerprint + descriptors.fingerprint() + tagger_model.similarity_space()
+    assert models == {hashlib.sha1(key.encode()).hexdigest()}
+    assert all(blob is not None and len(blob) == 36 * 4 for blob in stored_descriptors(app).values())
     tags = {s["name"]: s["tags"] for s in user.get("/get/library/Drums").get_json()["samples"]}
     assert ["dusty", "user", "1.000"] in tags[sounds[0].name]
     assert len(user.get(f"/similar/Drums/{sounds[2].name}").get_json()) == 2
@@ -130,6 +160,9 @@ def test_same_content_in_another_library_reuses_the_analysis(app: Flask, user: U
     assert "nothing to analyse" in user.get("/analyze/B").get_json()["message"]
     with app.app_context():
         assert sorted(db.session.scalars(select(Sample.analysis_runs))) == [0, 1]
+        copies = set(db.session.scalars(select(Sample.descriptors)))
+    assert len(copies) == 1 and None not in copies  # the descriptors are copied with the rest
+    assert user.get("/map/B").get_json()["points"][0]["name"] == sounds[0].name  # indexed without analysis
 
 
 def test_a_file_that_fails_analysis_is_reported_with_its_reason(app: Flask, user: User, sounds: list[Path]) -> None:

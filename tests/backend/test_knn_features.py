@@ -7,12 +7,16 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.models import Recommendation, SampleLibrary
+from backend.models import Recommendation, Sample, SampleLibrary
+from backend.services import knn
+from backend.services.timbre_map import project
+from drumsamp_models.vectors import described_vector
 from tests.audio_factory import kick, noise_burst, write
 from tests.backend.conftest import User, build_app, close_app, drum_kit, register
 
@@ -49,6 +53,36 @@ def test_similar_sounds(analysed: tuple[Flask, User, list[Path]]) -> None:
     assert distances == sorted(distances) and all(d >= 0 for d in distances)
     assert len(user.get(f"/similar/Kit/{files[0].name}?n=100").get_json()) == N - 1
     assert user.get("/similar/Kit/nope.wav").status_code == 404
+
+
+def test_similarity_space_is_musicnn_plus_descriptors(analysed: tuple[Flask, User, list[Path]]) -> None:
+    """Index, similar sounds and timbre map all use the 236-d vectors of embedding and descriptors."""
+    app, user, files = analysed
+    with app.app_context():
+        library = db.session.scalar(select(SampleLibrary).where(SampleLibrary.name == "Kit"))
+        vectors = knn.library_vectors(library)
+        assert vectors is not None
+        assert vectors.index.space == "musicnn+descriptors"
+        assert vectors.index.dim_ == 236 and len(vectors.index) == N
+        rows = db.session.execute(
+            select(Sample.name, Sample.embedding, Sample.descriptors).where(Sample.library_id == library.id)
+        ).all()
+    expected = {
+        name: described_vector(np.frombuffer(emb, dtype=np.float32), np.frombuffer(desc, dtype=np.float32))
+        for name, emb, desc in rows
+    }
+    assert all(v.shape == (236,) for v in expected.values())
+    query = files[0].name
+    similar = user.get(f"/similar/Kit/{query}?n=100").get_json()
+    for entry in similar:  # cosine distances in the joint space, not in the MusiCNN space alone
+        cosine = float(expected[query] @ expected[entry["name"]])
+        cosine /= float(np.linalg.norm(expected[query]) * np.linalg.norm(expected[entry["name"]]))
+        assert entry["distance"] == pytest.approx(1.0 - cosine, abs=1e-4)
+    order = sorted(expected)
+    coords = project(np.stack([expected[name] for name in order]))
+    points = {p["name"]: (p["x"], p["y"]) for p in user.get("/map/Kit").get_json()["points"]}
+    for name, (x, y) in zip(order, coords, strict=True):  # the map projects the same vectors
+        assert points[name] == pytest.approx((x, y), abs=1e-4)
 
 
 def test_recommendations_are_stored_and_follow_the_favourites(analysed: tuple[Flask, User, list[Path]]) -> None:

@@ -217,9 +217,11 @@ def test_for_space_uses_the_parameters_calibrated_for_the_space() -> None:
     assert {k: combined.get_params()[k] for k in ctagger.SPACE_PARAMS[vectors.COMBINED]} == (
         ctagger.SPACE_PARAMS[vectors.COMBINED]
     )
-    # The MusiCNN space's calibrated parameters are the class defaults; an unknown space gets the defaults too.
-    assert CustomTagger.for_space(vectors.MUSICNN).get_params() == CustomTagger().get_params()
+    # The default space's calibrated parameters are the class defaults; an unknown space gets the defaults too.
+    assert CustomTagger.for_space(vectors.DEFAULT_SPACE).get_params() == CustomTagger().get_params()
     assert CustomTagger.for_space(None).get_params() == CustomTagger().get_params()
+    musicnn = CustomTagger.for_space(vectors.MUSICNN).get_params()
+    assert {k: musicnn[k] for k in ctagger.SPACE_PARAMS[vectors.MUSICNN]} == ctagger.SPACE_PARAMS[vectors.MUSICNN]
     assert CustomTagger.for_space(vectors.COMBINED, n_neighbors=2).n_neighbors == 2
     assert set(ctagger.SPACE_PARAMS) == set(vectors.SPACES)
 
@@ -237,5 +239,7 @@ def test_propagate_tags_defaults_follow_the_index_space() -> None:
     assert [s.tag for s in musicnn["q"]] == ["hat"]
     assert combined["q"] == []
     # An explicit tagger wins over the space's parameters.
-    wide = propagate_tags(vectors.make_index(vectors.COMBINED).fit(X, ids), seeds, CustomTagger(cutoff_scale=1.5))
+    wide = propagate_tags(
+        vectors.make_index(vectors.COMBINED).fit(X, ids), seeds, CustomTagger(n_neighbors=3, cutoff_scale=1.5)
+    )
     assert [s.tag for s in wide["q"]] == ["hat"]

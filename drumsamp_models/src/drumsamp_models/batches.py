@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, features
+from . import audio, descriptors, features
 from .errors import AudioError, FeatureFileError
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Batch",
     "BatchReport",
     "ProgressCallback",
+    "classification_arrays",
     "classification_features",
     "feature_file_name",
     "load_batch",
@@ -72,6 +73,8 @@ class Batch:
     data: np.ndarray
     front_end: features.FrontEnd = field(default_factory=features.FrontEnd)
     """How classification patches were computed (format 1 files: the plain front end)."""
+    descriptors: np.ndarray | None = None
+    """The sound's :mod:`~drumsamp_models.descriptors` (classification files written since version 0.4)."""
 
 
 def feature_file_name(audio_path: str | os.PathLike[str]) -> str:
@@ -100,23 +103,34 @@ def classification_features(path: str, **load_kw: object) -> np.ndarray:
     return front.patches(y)
 
 
+def classification_arrays(path: str, **load_kw: object) -> dict[str, np.ndarray]:
+    """``{"patches": mel patches, "descriptors": envelope/spectral descriptors}`` of one audio file, decoded once."""
+    front = tagger_front_end()
+    y = audio.load(path, front.sample_rate, **load_kw)  # type: ignore[arg-type]
+    return {"patches": front.patches(y), "descriptors": descriptors.describe(y, front.sample_rate)}
+
+
 def recommendation_features(path: str, **load_kw: object) -> np.ndarray:
     """CMVN-MFCC, (frames, 20), of one audio file."""
     y = audio.load(path, features.MFCC_SR, **load_kw)  # type: ignore[arg-type]
     return features.cmvn_mfcc(y, features.MFCC_SR)
 
 
-_COMPUTE = {CLASSIFICATION: classification_features, RECOMMENDATION: recommendation_features}
+def _recommendation_arrays(path: str, **load_kw: object) -> dict[str, np.ndarray]:
+    return {"mfcc": recommendation_features(path, **load_kw)}
 
 
-def _save_npz(target: Path, kind: str, source: str, abspath: str, data: np.ndarray) -> None:
+_COMPUTE = {CLASSIFICATION: classification_arrays, RECOMMENDATION: _recommendation_arrays}
+
+
+def _save_npz(target: Path, kind: str, source: str, abspath: str, arrays: dict[str, np.ndarray]) -> None:
     """Write the feature file through a temporary file and rename: never a half-written ``.npz``."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(
                 fh,
-                **{_DATA_KEY[kind]: data},
+                **arrays,
                 kind=np.array(kind),
                 source_path=np.array(source),
                 source_abspath=np.array(abspath),
@@ -135,9 +149,9 @@ def _process_one(
 ) -> tuple[str, str | None, str | None]:
     """Compute and save one file's features; returns (source, feature file or None, failure reason or None)."""
     try:
-        data = _COMPUTE[kind](source, **load_kw)
+        arrays = _COMPUTE[kind](source, **load_kw)
         target = Path(out_dir) / feature_file_name(source)
-        _save_npz(target, kind, source, os.path.abspath(source), data)
+        _save_npz(target, kind, source, os.path.abspath(source), arrays)
         return source, str(target), None
     except AudioError as exc:
         return source, None, exc.reason
@@ -216,7 +230,10 @@ def load_batch(path: str | os.PathLike[str], kind: str | None = None) -> Batch:
             front = features.FrontEnd.from_meta(
                 {k: npz[k].item() for k in ("peak_normalize", "sample_rate") if k in npz.files}
             )
-            return Batch(p, found, str(npz["source_path"]), str(npz["source_abspath"]), npz[_DATA_KEY[found]], front)
+            described = npz["descriptors"] if "descriptors" in npz.files else None
+            return Batch(
+                p, found, str(npz["source_path"]), str(npz["source_abspath"]), npz[_DATA_KEY[found]], front, described
+            )
     except FeatureFileError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:

@@ -38,17 +38,18 @@ __all__ = [
 
 DESIGN_THRESHOLD = 0.002
 """The design's fixed cosine-distance threshold (kept for :func:`get_custom_tag_nearest`)."""
-DEFAULT_N_NEIGHBORS = 3
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_N_NEIGHBORS = 5
+DEFAULT_MIN_CONFIDENCE = 0.3
 DEFAULT_CUTOFF_SCALE = 1.5
 DEFAULT_WEIGHTS = "distance"
-"""The defaults (k = 3, confidence ≥ 0.5, cut-off 1.5 × the tag's spread, votes weighted by similarity) are
-the best of a grid search on the train kits of the drum dataset in the default (MusiCNN) space, by
-``bench/similarity_quality.py``; docs/evaluation.md has the figures on the held-out kits."""
+"""The defaults (k = 5, confidence ≥ 0.3, cut-off 1.5 × the tag's spread, votes weighted by similarity) are
+the best of a grid search on the train kits of the drum dataset in the default (``"musicnn+descriptors"``)
+space, by ``bench/similarity_quality.py``; docs/evaluation.md has the figures on the held-out kits."""
 SPACE_PARAMS: dict[str, dict[str, Any]] = {
     "musicnn": {"n_neighbors": 3, "min_confidence": 0.5, "cutoff_scale": 1.5, "weights": "distance"},
     "musicnn+mfcc": {"n_neighbors": 5, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
     "mfcc": {"n_neighbors": 3, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
+    "musicnn+descriptors": {"n_neighbors": 5, "min_confidence": 0.3, "cutoff_scale": 1.5, "weights": "distance"},
 }
 """Calibrated parameters per feature space (:data:`~.vectors.SPACES`): the best of the grid search on the train
 kits of the drum dataset (``bench/similarity_quality.py``), used by :meth:`CustomTagger.for_space` and by

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import audio, features
+from . import audio, descriptors, features
 from .batches import CLASSIFICATION, Batch, load_batch
 from .errors import AudioError, FeatureFileError
 
@@ -194,13 +194,15 @@ class MusicnnEmbedder:
 
 @dataclass(frozen=True)
 class TagResult:
-    """The tag of one sound, its class likelihoods (averaged over patches) and its 200-d embedding."""
+    """The tag of one sound, its class likelihoods (averaged over patches), its 200-d embedding and, from a
+    :class:`Tagger` made with ``describe=True``, its :mod:`~drumsamp_models.descriptors` (else None)."""
 
     path: str
     tag: str
     likelihoods: dict[str, float]
     embedding: np.ndarray
     n_patches: int
+    descriptors: np.ndarray | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form: ``{"tag": ..., "likelihoods": {class: float}, "n_patches": n}``."""
@@ -221,7 +223,9 @@ class Tagger:
     Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by
     default the threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6),
     ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
-    head), ``max_duration`` (longest accepted file, seconds). The front end follows the head's
+    head), ``max_duration`` (longest accepted file, seconds), ``describe`` (also measure each decoded file's
+    envelope and spectral-shape :mod:`~drumsamp_models.descriptors`, which the default similarity space
+    ``"musicnn+descriptors"`` needs, without decoding it twice). The front end follows the head's
     metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation, wide-band analysis; and
     ``trim_silence``).
     """
@@ -232,7 +236,9 @@ class Tagger:
         batch_size: int = DEFAULT_BATCH_SIZE,
         head: Head | None = None,
         max_duration: float | None = audio.DEFAULT_MAX_DURATION,
+        describe: bool = False,
     ) -> None:
+        self.describe = describe
         self.head = head if head is not None else Head.shipped()
         if unknown_threshold is None:
             unknown_threshold = float(self.head.meta.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
@@ -261,7 +267,7 @@ class Tagger:
         best = int(np.argmax(likelihoods))
         return self.classes[best] if likelihoods[best] >= threshold else UNKNOWN
 
-    def _result(self, path: str, patch_embeddings: np.ndarray) -> TagResult:
+    def _result(self, path: str, patch_embeddings: np.ndarray, described: np.ndarray | None = None) -> TagResult:
         mean = self.head.likelihoods(patch_embeddings).mean(axis=0)
         return TagResult(
             path=path,
@@ -269,23 +275,30 @@ class Tagger:
             likelihoods={c: float(v) for c, v in zip(self.classes, mean, strict=True)},
             embedding=patch_embeddings.mean(axis=0),
             n_patches=len(patch_embeddings),
+            descriptors=described,
         )
 
-    def _batched(self, items: Iterable[tuple[str, np.ndarray]]) -> Iterator[TagResult]:
+    def _decode(self, path: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mel patches of a file, and its descriptors when the tagger describes."""
+        y = audio.load(path, self.front_end.sample_rate, max_duration=self.max_duration)
+        described = descriptors.describe(y, self.front_end.sample_rate) if self.describe else None
+        return self.front_end.patches(y), described
+
+    def _batched(self, items: Iterable[tuple[str, np.ndarray, np.ndarray | None]]) -> Iterator[TagResult]:
         """Run patches of several files through MusiCNN together, ``batch_size`` patches at a time."""
-        pending: list[tuple[str, np.ndarray]] = []
+        pending: list[tuple[str, np.ndarray, np.ndarray | None]] = []
         count = 0
 
         def flush() -> Iterator[TagResult]:
-            emb = self.embedder(np.concatenate([p for _, p in pending]))
+            emb = self.embedder(np.concatenate([p for _, p, _ in pending]))
             start = 0
-            for key, patches in pending:
-                yield self._result(key, emb[start : start + len(patches)])
+            for key, patches, described in pending:
+                yield self._result(key, emb[start : start + len(patches)], described)
                 start += len(patches)
             pending.clear()
 
-        for key, patches in items:
-            pending.append((key, patches))
+        for key, patches, described in items:
+            pending.append((key, patches, described))
             count += len(patches)
             if count >= self.batch_size:
                 yield from flush()
@@ -299,7 +312,7 @@ class Tagger:
         keys = list(names) if names is not None else [str(i) for i in range(len(arrays))]
         if len(keys) != len(arrays):
             raise ValueError("names and patches differ in length")
-        return list(self._batched(zip(keys, arrays, strict=True)))
+        return list(self._batched((k, a, None) for k, a in zip(keys, arrays, strict=True)))
 
     def predict(
         self,
@@ -311,19 +324,19 @@ class Tagger:
         total = len(paths) if hasattr(paths, "__len__") else None  # type: ignore[arg-type]
         done = 0
 
-        def decoded() -> Iterator[tuple[str, np.ndarray]]:
+        def decoded() -> Iterator[tuple[str, np.ndarray, np.ndarray | None]]:
             nonlocal done
             for raw in paths:
                 path = os.fspath(raw)
                 try:
-                    patches = self.load_patches(path)
+                    patches, described = self._decode(path)
                 except AudioError as exc:
                     report.failed[path] = exc.reason
                     done += 1
                     if progress is not None:
                         progress(done, total, path)
                     continue
-                yield path, patches
+                yield path, patches, described
 
         for result in self._batched(decoded()):
             report.results[result.path] = result
@@ -334,7 +347,8 @@ class Tagger:
 
     def predict_file(self, path: str | os.PathLike[str]) -> TagResult:
         """Tag one file; raises the :class:`~drumsamp_models.errors.AudioError` of a bad file."""
-        return self._result(os.fspath(path), self.embedder(self.load_patches(path)))
+        patches, described = self._decode(os.fspath(path))
+        return self._result(os.fspath(path), self.embedder(patches), described)
 
 
 _shared: dict[int, Tagger] = {}
@@ -368,7 +382,7 @@ def predict_tags_on_computed_mels(
         tagger = _shared[batch_size] = Tagger(batch_size=batch_size)
     batches = (_matching_front_end(load_batch(f, CLASSIFICATION), tagger) for f in npz_files)
     out: dict[str, dict[str, Any]] = {}
-    for result in tagger._batched((b.source_path, b.data) for b in batches):
+    for result in tagger._batched((b.source_path, b.data, None) for b in batches):
         entry = result.as_dict()
         entry["tag"] = tagger.tag_of(np.array([result.likelihoods[c] for c in tagger.classes]), unknown_threshold)
         out[result.path] = entry

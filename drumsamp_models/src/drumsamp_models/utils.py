@@ -38,6 +38,7 @@ def save_classification_batches_to_disk(
 
     The patches follow the shipped tagger's front end (:func:`~drumsamp_models.batches.tagger_front_end`),
     which each file records, so that :func:`~drumsamp_models.tagger.predict_tags_on_computed_mels` can check it.
+    Each file also holds the sound's :mod:`~drumsamp_models.descriptors` (for the default similarity space).
 
     Returns a :class:`BatchReport`: ``written`` maps each audio path to its ``.npz``, ``failed``
     maps each file that could not be decoded to the reason (those files are skipped).

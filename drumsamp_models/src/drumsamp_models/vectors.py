@@ -16,10 +16,11 @@ Two feature spaces:
     similarity is ``(1 - w)·cos_musicnn + w·cos_mfcc`` (exactly, for sounds up to ``MFCC_FRAMES`` frames).
     MusiCNN knows the instrument; the CMVN-MFCC sequence keeps the temporal envelope that tells open
     from closed hats and rimshots from snares. ``COMBINED_MFCC_WEIGHT`` was chosen on the train kits.
-
-``DEFAULT_SPACE`` stays ``"musicnn"`` (one 200-d vector per sound, what the tagger already computes);
-``"musicnn+mfcc"`` is better on both quality measures of ``bench/similarity_quality.py``
-(docs/evaluation.md) and needs both feature files of a sound.
+``"musicnn+descriptors"`` — the default: the L2-normalised MusiCNN vector times ``sqrt(1 - w)`` beside the
+    standardised, L2-normalised envelope and spectral-shape descriptors (:mod:`.descriptors`, 36-d) times
+    ``sqrt(w)``: cosine similarity ``(1 - w)·cos_musicnn + w·cos_descriptors``, 236 floats per sound.
+    ``DESCRIPTOR_WEIGHT`` was chosen on the train kits; on the val and test kits this space beats the
+    others on both quality measures of ``bench/similarity_quality.py`` (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from . import features
+from . import descriptors, features
 from .batches import CLASSIFICATION, RECOMMENDATION, Batch, feature_file_name, load_batch
 from .errors import FeatureFileError
 from .index import LibraryIndex, UnknownSoundError
@@ -42,6 +43,8 @@ __all__ = [
     "COMBINED",
     "COMBINED_MFCC_WEIGHT",
     "DEFAULT_SPACE",
+    "DESCRIBED",
+    "DESCRIPTOR_WEIGHT",
     "MFCC",
     "MFCC_FRAMES",
     "MUSICNN",
@@ -49,6 +52,9 @@ __all__ = [
     "MusicnnEmbedder",
     "combined_vector",
     "combined_vectors",
+    "described_vector",
+    "described_vectors",
+    "descriptor_vector",
     "design_distance",
     "feature_files",
     "load_cached",
@@ -64,9 +70,13 @@ __all__ = [
 MFCC = "mfcc"
 MUSICNN = "musicnn"
 COMBINED = "musicnn+mfcc"
-SPACES = (MUSICNN, MFCC, COMBINED)
-DEFAULT_SPACE = MUSICNN
-"""MusiCNN beats CMVN-MFCC on both quality measures; :data:`COMBINED` beats both but needs two feature files."""
+DESCRIBED = "musicnn+descriptors"
+SPACES = (MUSICNN, MFCC, COMBINED, DESCRIBED)
+DEFAULT_SPACE = DESCRIBED
+"""The best space on both quality measures on kits the choice never saw (docs/evaluation.md)."""
+DESCRIPTOR_WEIGHT = 0.4
+"""Share ``w`` of the descriptors' cosine in the ``"musicnn+descriptors"`` space: the best mean of precision@10
+and calibrated custom-tag F1 on the train kits (``bench/similarity_quality.py``; w = 0.1 … 0.6 tried)."""
 COMBINED_MFCC_WEIGHT = 0.1
 """Share ``w`` of the CMVN-MFCC cosine in the combined space: the best mean of precision@10 and calibrated
 custom-tag F1 on the train kits of the drum dataset (``bench/similarity_quality.py``; w = 0.1 … 0.5 tried)."""
@@ -161,6 +171,42 @@ def combined_vectors(
     return np.stack([combined_vector(m, q, weight, frames) for m, q in zip(musicnn, seqs, strict=True)])
 
 
+def descriptor_vector(values: np.ndarray) -> np.ndarray:
+    """Descriptors (36,) of :mod:`.descriptors`, standardised with the shipped scaler and L2-normalised."""
+    z = descriptors.standardize(values).astype(np.float32)
+    if z.ndim != 1:
+        raise ValueError(f"expected one sound's descriptors (36,), got shape {z.shape}")
+    norm = float(np.linalg.norm(z))
+    return z / norm if norm > 0 else z
+
+
+def described_vector(musicnn: np.ndarray, values: np.ndarray, weight: float = DESCRIPTOR_WEIGHT) -> np.ndarray:
+    """One sound's vector in the ``"musicnn+descriptors"`` space: ``[sqrt(1-w)·m/|m|, sqrt(w)·d/|d|]``.
+
+    ``musicnn`` is the MusiCNN vector (200,) or per-patch embeddings (n_patches, 200), averaged first;
+    ``values`` the sound's raw descriptors (36,). The inner product of two such vectors is
+    ``(1 - w)·cos(m_a, m_b) + w·cos(d_a, d_b)`` of the standardised descriptors ``d``.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must lie in [0, 1], got {weight}")
+    m = np.asarray(musicnn, dtype=np.float32)
+    m = musicnn_vector(m) if m.ndim == 2 else musicnn_vector(m[None, :])
+    return np.concatenate([np.sqrt(1.0 - weight) * m, np.sqrt(weight) * descriptor_vector(values)]).astype(np.float32)
+
+
+def described_vectors(
+    musicnn: Sequence[np.ndarray] | np.ndarray,
+    values: Sequence[np.ndarray] | np.ndarray,
+    weight: float = DESCRIPTOR_WEIGHT,
+) -> np.ndarray:
+    """Stack :func:`described_vector` of each (MusiCNN vector or patch embeddings, descriptors) pair."""
+    if len(musicnn) != len(values):
+        raise ValueError(f"{len(musicnn)} MusiCNN vectors but {len(values)} descriptor rows")
+    if not len(values):
+        return np.zeros((0, 200 + len(descriptors.NAMES)), dtype=np.float32)
+    return np.stack([described_vector(m, d, weight) for m, d in zip(musicnn, values, strict=True)])
+
+
 class MusicnnEmbedder:
     """MusiCNN's 200-d embedding of whole mel patches (no silence trimming), ``batch_size`` patches per call.
 
@@ -193,25 +239,35 @@ def vectors_from_batches(
     *,
     frames: int = MFCC_FRAMES,
     mfcc_files: Sequence[str | os.PathLike[str]] | None = None,
-    weight: float = COMBINED_MFCC_WEIGHT,
+    weight: float | None = None,
 ) -> tuple[list[str], np.ndarray]:
     """``(ids, vectors)`` of feature files: recommendation batches for ``"mfcc"``, classification batches for
-    ``"musicnn"``; for ``"musicnn+mfcc"`` the classification batches in ``npz_files`` and each sound's
-    recommendation batch, in the same order, in ``mfcc_files``. Ids are the original audio paths as given to
-    the batch writer."""
+    ``"musicnn"`` and ``"musicnn+descriptors"`` (files written by version 0.4 or later hold the descriptors);
+    for ``"musicnn+mfcc"`` the classification batches in ``npz_files`` and each sound's recommendation batch,
+    in the same order, in ``mfcc_files``. Ids are the original audio paths as given to the batch writer.
+    ``weight`` overrides the space's :data:`COMBINED_MFCC_WEIGHT` or :data:`DESCRIPTOR_WEIGHT`."""
     kind = RECOMMENDATION if space == MFCC else CLASSIFICATION
     _check_space(space)
     batches = [load_batch(f, kind) for f in npz_files]
     ids = [b.source_path for b in batches]
     if space == MFCC:
         return ids, mfcc_vectors((b.data for b in batches), frames)
+    if space == DESCRIBED:
+        stale = [b.path for b in batches if b.descriptors is None]
+        if stale:
+            raise FeatureFileError(
+                stale[0], "holds no descriptors (written before version 0.4): write the classification batches again"
+            )
     embedded = MusicnnEmbedder().vectors([b.data for b in batches])
     if space == MUSICNN:
         return ids, embedded
+    if space == DESCRIBED:
+        described = [b.descriptors for b in batches]
+        return ids, described_vectors(embedded, described, _weight(space, weight))  # type: ignore[arg-type]
     if mfcc_files is None or len(mfcc_files) != len(batches):
         raise ValueError(f"space {COMBINED!r} needs one recommendation batch per sound in mfcc_files")
     seqs = [load_batch(f, RECOMMENDATION).data for f in mfcc_files]
-    return ids, combined_vectors(embedded, seqs, weight, frames)
+    return ids, combined_vectors(embedded, seqs, _weight(space, weight), frames)
 
 
 def vectors_from_audio(
@@ -219,21 +275,31 @@ def vectors_from_audio(
     space: str = DEFAULT_SPACE,
     *,
     frames: int = MFCC_FRAMES,
-    weight: float = COMBINED_MFCC_WEIGHT,
+    weight: float | None = None,
     **load_kw: object,
 ) -> tuple[list[str], np.ndarray]:
     """``(ids, vectors)`` computed straight from audio files (ids = the paths as given)."""
-    from .batches import classification_features, recommendation_features
+    from .batches import classification_arrays, recommendation_features
 
     _check_space(space)
     ids = [os.fspath(f) for f in audio_files]
     if space == MFCC:
         return ids, mfcc_vectors((recommendation_features(f, **load_kw) for f in ids), frames)
-    embedded = MusicnnEmbedder().vectors([classification_features(f, **load_kw) for f in ids])
+    arrays = [classification_arrays(f, **load_kw) for f in ids]
+    embedded = MusicnnEmbedder().vectors([a["patches"] for a in arrays])
     if space == MUSICNN:
         return ids, embedded
+    if space == DESCRIBED:
+        return ids, described_vectors(embedded, [a["descriptors"] for a in arrays], _weight(space, weight))
     seqs = [recommendation_features(f, **load_kw) for f in ids]
-    return ids, combined_vectors(embedded, seqs, weight, frames)
+    return ids, combined_vectors(embedded, seqs, _weight(space, weight), frames)
+
+
+def _weight(space: str, weight: float | None) -> float:
+    """The given weight, else the space's own."""
+    if weight is not None:
+        return weight
+    return DESCRIPTOR_WEIGHT if space == DESCRIBED else COMBINED_MFCC_WEIGHT
 
 
 def make_index(space: str = DEFAULT_SPACE, **params: Any) -> LibraryIndex:
