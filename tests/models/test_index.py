@@ -270,3 +270,27 @@ def test_combined_vectors_from_audio(library: list[Path]) -> None:
     assert ids == [str(p) for p in library[:3]]
     w = vectors.COMBINED_MFCC_WEIGHT
     np.testing.assert_allclose(X, np.hstack([np.sqrt(1 - w) * m, np.sqrt(w) * f]), atol=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", ["exact", "ivf"])
+def test_any_dimension_is_padded_for_faiss_and_answers_as_unpadded(algorithm: str, tmp_path: Path) -> None:
+    """236-d (the default space) is stored 240 wide: faiss' SIMD code needs a multiple of 8."""
+    X = clustered(3000, dim=236, clusters=30, seed=4)
+    ids = [f"s{i}" for i in range(len(X))]
+    index = LibraryIndex(algorithm=algorithm, n_probe=64).fit(X, ids)
+    assert index.dim_ == 236 and index._index.d == 240
+    Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+    assert index.vectors(ids[:3]).shape == (3, 236)
+    np.testing.assert_allclose(index.vectors(ids[:3]), Xn[:3], atol=1e-3)
+    dist, found = index.kneighbors(X[:20], 5)
+    sims = Xn[:20] @ Xn.T
+    expected = np.argsort(-sims, axis=1)[:, :5]
+    hits = np.mean([len(set(f) & {ids[j] for j in e}) / 5 for f, e in zip(found, expected, strict=True)])
+    assert hits >= (1.0 if algorithm == "exact" else 0.95)
+    np.testing.assert_allclose(dist[:, 0], 1 - np.sort(sims, axis=1)[:, -1], atol=2e-3)
+    index.add(X[:1] * 2, ["extra"])  # incremental adds are padded too
+    assert index.kneighbors(X[:1], 2)[1][0].tolist().count("extra") == 1
+    loaded = LibraryIndex.load(index.save(tmp_path / "i.npz"))
+    assert loaded.kneighbors(X[:20], 5)[1].tolist() == index.kneighbors(X[:20], 5)[1].tolist()
+    with pytest.raises(ValueError, match="236-d"):
+        index.kneighbors(np.zeros((1, 240)), 1)
