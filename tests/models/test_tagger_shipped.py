@@ -45,8 +45,15 @@ def test_subset(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     assert build_dataset.main(["--out", str(out)]) == 0
     rows = [r for r in read_manifest(out / "manifest.csv") if r.split == "test"]
     chosen: list[Row] = []
+
+    def key(row: Row) -> str:
+        """Hash of the path, relative to the dataset folder for rendered loops: the same choice in every run."""
+        path = Path(row.path)
+        stable = path.relative_to(out) if path.is_relative_to(out) else path
+        return hashlib.sha1(str(stable).encode()).hexdigest()
+
     for label in (*CLASSES, UNKNOWN):
-        pool = sorted((r for r in rows if r.label == label), key=lambda r: hashlib.sha1(r.path.encode()).hexdigest())
+        pool = sorted((r for r in rows if r.label == label), key=key)
         chosen.extend(pool[:PER_LABEL])
     assert Counter(r.label for r in chosen) == {label: PER_LABEL for label in (*CLASSES, UNKNOWN)}
     return chosen
