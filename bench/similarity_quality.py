@@ -105,18 +105,20 @@ def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
     return rows
 
 
-def _cache_file(path: str) -> Path:
+def _file_key(path: str) -> str:
+    """The file's absolute path, modification time and size: cached features are redone when it changes."""
     st = os.stat(path)
+    return f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}"
+
+
+def _cache_file(path: str) -> Path:
     front = tagger_front_end().as_meta()  # MusiCNN embeddings follow the shipped tagger's front end
-    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|v1" + (
-        "" if front == FrontEnd().as_meta() else f"|{front}"
-    )
+    key = f"{_file_key(path)}|v1" + ("" if front == FrontEnd().as_meta() else f"|{front}")
     return CACHE / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
 
 
 def _descriptor_file(path: str) -> Path:
-    st = os.stat(path)
-    key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|descriptors|{descriptors.fingerprint()}"
+    key = f"{_file_key(path)}|descriptors|{descriptors.fingerprint()}"
     return CACHE / ("d-" + hashlib.sha1(key.encode()).hexdigest() + ".npy")
 
 

@@ -65,19 +65,22 @@ def count_pending(library_id: int) -> int:
     return db.session.scalar(select(db.func.count(Sample.id)).where(*pending_filter(library_id))) or 0
 
 
+def _float32_bytes(values: np.ndarray) -> bytes:
+    """The raw float32 bytes the database stores for a vector."""
+    return np.asarray(values, dtype=np.float32).tobytes()
+
+
 def analyse_files(paths: list[str]) -> dict[str, Outcome]:
     """Tag and describe the audio files (one batch through MusiCNN); files that fail come back with their reason."""
     report = tagger().predict(paths)
     out: dict[str, Outcome] = {}
     for path, result in report.results.items():
-        embedding = np.asarray(result.embedding, dtype=np.float32)
-        described = None if result.descriptors is None else np.asarray(result.descriptors, dtype=np.float32)
         out[path] = Outcome(
             tag=result.tag,
             likelihood=float(max(result.likelihoods.values())),
             likelihoods={k: round(float(v), 6) for k, v in result.likelihoods.items()},
-            embedding=embedding.tobytes(),
-            descriptors=None if described is None else described.tobytes(),
+            embedding=_float32_bytes(result.embedding),
+            descriptors=None if result.descriptors is None else _float32_bytes(result.descriptors),
         )
     for path, reason in report.failed.items():
         out[path] = Outcome(error=reason)

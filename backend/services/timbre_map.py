@@ -45,7 +45,7 @@ def compute(library: SampleLibrary) -> None:
     """Recompute and store the map of ``library``."""
     ids, _, vectors = knn.analysed_vectors(library.id)
     version = library.content_version
-    coords = project(vectors) if ids else np.zeros((0, 2))
+    coords = project(vectors)
     db.session.execute(
         update(Sample).where(Sample.library_id == library.id).values(map_x=None, map_y=None),
         execution_options={"synchronize_session": False},

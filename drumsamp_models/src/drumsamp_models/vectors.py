@@ -37,7 +37,7 @@ import numpy as np
 from . import descriptors, features
 from .batches import CLASSIFICATION, RECOMMENDATION, Batch, feature_file_name, load_batch
 from .errors import FeatureFileError
-from .index import LibraryIndex, UnknownSoundError
+from .index import LibraryIndex, UnknownSoundError, _normalise
 
 __all__ = [
     "COMBINED",
@@ -176,8 +176,7 @@ def descriptor_vector(values: np.ndarray) -> np.ndarray:
     z = descriptors.standardize(values).astype(np.float32)
     if z.ndim != 1:
         raise ValueError(f"expected one sound's descriptors (36,), got shape {z.shape}")
-    norm = float(np.linalg.norm(z))
-    return z / norm if norm > 0 else z
+    return _normalise(z[None, :])[0]
 
 
 def described_vector(musicnn: np.ndarray, values: np.ndarray, weight: float = DESCRIPTOR_WEIGHT) -> np.ndarray:
@@ -187,11 +186,10 @@ def described_vector(musicnn: np.ndarray, values: np.ndarray, weight: float = DE
     ``values`` the sound's raw descriptors (36,). The inner product of two such vectors is
     ``(1 - w)·cos(m_a, m_b) + w·cos(d_a, d_b)`` of the standardised descriptors ``d``.
     """
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight must lie in [0, 1], got {weight}")
-    m = np.asarray(musicnn, dtype=np.float32)
-    m = musicnn_vector(m) if m.ndim == 2 else musicnn_vector(m[None, :])
-    return np.concatenate([np.sqrt(1.0 - weight) * m, np.sqrt(weight) * descriptor_vector(values)]).astype(np.float32)
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim != 1:
+        raise ValueError(f"expected one sound's descriptors (36,), got shape {v.shape}")
+    return described_vectors([musicnn], [v], weight)[0]
 
 
 def described_vectors(
@@ -199,12 +197,18 @@ def described_vectors(
     values: Sequence[np.ndarray] | np.ndarray,
     weight: float = DESCRIPTOR_WEIGHT,
 ) -> np.ndarray:
-    """Stack :func:`described_vector` of each (MusiCNN vector or patch embeddings, descriptors) pair."""
+    """:func:`described_vector` of each (MusiCNN vector or patch embeddings, descriptors) pair, as one (n, 236)
+    array; the descriptors are standardised and normalised all at once."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must lie in [0, 1], got {weight}")
     if len(musicnn) != len(values):
         raise ValueError(f"{len(musicnn)} MusiCNN vectors but {len(values)} descriptor rows")
     if not len(values):
         return np.zeros((0, 200 + len(descriptors.NAMES)), dtype=np.float32)
-    return np.stack([described_vector(m, d, weight) for m, d in zip(musicnn, values, strict=True)])
+    rows = [np.asarray(e, dtype=np.float32) for e in musicnn]
+    m = _normalise(np.stack([r if r.ndim == 1 else musicnn_vector(r) for r in rows]))  # per-patch: averaged
+    z = _normalise(descriptors.standardize(np.stack(values)).astype(np.float32))
+    return np.hstack([np.sqrt(1.0 - weight) * m, np.sqrt(weight) * z]).astype(np.float32)
 
 
 class MusicnnEmbedder:
@@ -279,18 +283,19 @@ def vectors_from_audio(
     **load_kw: object,
 ) -> tuple[list[str], np.ndarray]:
     """``(ids, vectors)`` computed straight from audio files (ids = the paths as given)."""
-    from .batches import classification_arrays, recommendation_features
+    from .batches import classification_arrays, classification_features, recommendation_features
 
     _check_space(space)
     ids = [os.fspath(f) for f in audio_files]
     if space == MFCC:
         return ids, mfcc_vectors((recommendation_features(f, **load_kw) for f in ids), frames)
-    arrays = [classification_arrays(f, **load_kw) for f in ids]
-    embedded = MusicnnEmbedder().vectors([a["patches"] for a in arrays])
+    if space == DESCRIBED:  # patches and descriptors from one decode of each file
+        arrays = [classification_arrays(f, **load_kw) for f in ids]
+        embedded = MusicnnEmbedder().vectors([a["patches"] for a in arrays])
+        return ids, described_vectors(embedded, [a["descriptors"] for a in arrays], _weight(space, weight))
+    embedded = MusicnnEmbedder().vectors([classification_features(f, **load_kw) for f in ids])
     if space == MUSICNN:
         return ids, embedded
-    if space == DESCRIBED:
-        return ids, described_vectors(embedded, [a["descriptors"] for a in arrays], _weight(space, weight))
     seqs = [recommendation_features(f, **load_kw) for f in ids]
     return ids, combined_vectors(embedded, seqs, _weight(space, weight), frames)
 
