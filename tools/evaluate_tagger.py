@@ -102,6 +102,39 @@ def report(ev: Evaluation, likelihoods: np.ndarray, labels: Sequence[str], class
     return "\n".join(lines)
 
 
+KIND_NAMES = {"hard_negative": "other percussion", "negative": "no percussion"}
+
+
+def rejection_by_kind(likelihoods: np.ndarray, rows: Sequence[Row], threshold: float, classes=CLASSES) -> str:
+    """Markdown table: per kind of non-drum sound, how many the threshold rejects and what the others become.
+
+    Kinds follow the manifest's ``role`` (``hard_negative``: percussion outside the five classes, such as claps,
+    shakers or hand drums; ``negative``: no percussion at all) and ``subclass``.
+    """
+    maxp = likelihoods.max(axis=1)
+    pred = likelihoods.argmax(axis=1)
+    kinds: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        if row.label == UNKNOWN:
+            kinds.setdefault((KIND_NAMES.get(row.role, row.role or "?"), row.subclass or row.source), []).append(i)
+    lines = [
+        "| role | kind | sounds | → Unknown | tagged as (kept) |",
+        "|---|---|---:|---:|---|",
+    ]
+    totals: dict[str, list[int]] = {}
+    for (role, kind), idx in sorted(kinds.items()):
+        kept = [i for i in idx if maxp[i] >= threshold]
+        as_what = ", ".join(
+            f"{classes[c]} {n}" for c, n in zip(*np.unique(pred[kept], return_counts=True), strict=True)
+        )
+        lines.append(f"| {role} | {kind} | {len(idx)} | {1 - len(kept) / len(idx):.0%} | {as_what or '–'} |")
+        totals.setdefault(role, []).extend(idx)
+    for role, idx in sorted(totals.items()):
+        rejected = float(np.mean(maxp[idx] < threshold))
+        lines.append(f"| **{role}** | all | {len(idx)} | **{rejected:.1%}** | |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", default="data/dataset/manifest.csv")
@@ -125,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev = evaluate(likelihoods, labels, threshold)
     print(f"## Tagger on the {args.split} split ({args.manifest})\n")
     print(report(ev, likelihoods, labels))
+    if ev.n_negatives:
+        print(f"\nNon-drum sounds by kind, at the threshold {threshold:.2f}:\n")
+        print(rejection_by_kind(likelihoods, kept, threshold))
     return 0
 
 

@@ -34,13 +34,22 @@ class Row:
     group: str
     subclass: str = ""
     source: str = ""
+    role: str = ""
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
     """The rows of a dataset manifest (``tools/build_dataset.py`` writes it)."""
     with open(path, newline="") as fh:
         return [
-            Row(r["path"], r["label"], r["split"], r.get("group", ""), r.get("subclass", ""), r.get("source", ""))
+            Row(
+                r["path"],
+                r["label"],
+                r["split"],
+                r.get("group", ""),
+                r.get("subclass", ""),
+                r.get("source", ""),
+                r.get("role", ""),
+            )
             for r in csv.DictReader(fh)
         ]
 

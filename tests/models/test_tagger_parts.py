@@ -151,6 +151,39 @@ def test_fit_head_separates_two_clusters() -> None:
     assert 1 <= fit.best_epoch <= 5 and len(fit.history["loss"]) == 5
 
 
+def test_rejection_by_kind_counts_each_kind_of_non_drum() -> None:
+    from tools.evaluate_tagger import rejection_by_kind
+    from tools.tagger_data import Row
+
+    rows = [
+        Row("/k.wav", "Kick", "test", "g"),
+        Row("/c1.wav", UNKNOWN, "test", "g", "clap", role="hard_negative"),
+        Row("/c2.wav", UNKNOWN, "test", "g", "clap", role="hard_negative"),
+        Row("/m1.wav", UNKNOWN, "test", "g", "melodic", role="negative"),
+        Row("/m2.wav", UNKNOWN, "test", "g", "melodic", role="negative"),
+        Row("/m3.wav", UNKNOWN, "test", "g", "melodic", role="negative"),
+        Row("/m4.wav", UNKNOWN, "test", "g", "melodic", role="negative"),
+    ]
+    flat = [0.2] * 5
+    likelihoods = np.array(
+        [
+            [0.9, 0.025, 0.025, 0.025, 0.025],
+            [0.1, 0.8, 0.05, 0.03, 0.02],
+            flat,
+            flat,
+            flat,
+            flat,
+            [0.1, 0.1, 0.7, 0.05, 0.05],
+        ]
+    )
+    table = rejection_by_kind(likelihoods, rows, threshold=0.5)
+    assert "| other percussion | clap | 2 | 50% | Snare 1 |" in table
+    assert "| no percussion | melodic | 4 | 75% | Cymbal 1 |" in table
+    assert "| **no percussion** | all | 4 | **75.0%** | |" in table
+    assert "| **other percussion** | all | 2 | **50.0%** | |" in table
+    assert "/k.wav" not in table and "Kick" not in table  # drums are not part of it
+
+
 def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Both CLIs end to end on a tiny generated dataset: one epoch, one augmentation."""
     from tools import evaluate_tagger, train_tagger
