@@ -224,7 +224,7 @@ def precision_at_10(sounds: Sequence[Sound], space: str, csls: int = 0) -> tuple
     X, normalize = space_vectors(sounds, space)
     labels = np.array([s.label for s in sounds])
     if csls:
-        Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12) if normalize else X
+        Xn = unit_rows(X, normalize)
         sim = Xn.astype(np.float64) @ Xn.T.astype(np.float64)
         np.fill_diagonal(sim, -np.inf)
         r = np.sort(sim, axis=1)[:, -csls:].mean(axis=1)

@@ -164,8 +164,8 @@ class CustomTagger:
     def for_space(cls, space: str | None, **params: Any) -> CustomTagger:
         """A tagger with the parameters calibrated for feature space ``space`` (:data:`SPACE_PARAMS`).
 
-        An unknown or ``None`` space gives the class defaults (those of the MusiCNN space); ``params``
-        override single parameters.
+        An unknown or ``None`` space gives the class defaults (those of the default space,
+        ``"musicnn+descriptors"``); ``params`` override single parameters.
         """
         return cls(**{**SPACE_PARAMS.get(space or "", {}), **params})
 
@@ -285,7 +285,7 @@ def propagate_tags(
     list counts as untagged). Sounds the user tagged keep exactly their tags (``source="user"``,
     confidence 1): explicit tags always win and nothing is propagated onto them. Every other sound
     gets the tags ``tagger`` propagates (default: :meth:`CustomTagger.for_space` of the index's space, i.e.
-    the parameters calibrated for that feature space; the class defaults for a MusiCNN index),
+    the parameters calibrated for that feature space; the class defaults for an index of no known space),
     ``source="propagated"``. ``classes`` ({sound id: instrument class}, e.g. the tagger's results)
     restricts each sound to examples of its own class. Returns ``{sound id: [TagScore, ...]}`` for
     every sound, highest confidence first (empty list: no tag).

@@ -1,6 +1,6 @@
 """Fixed-size sound vectors for the similarity index, and finding a sound's feature file by name.
 
-Two feature spaces:
+Four feature spaces:
 
 ``"mfcc"`` — the design's CMVN-MFCC. The design compares two (frames, 20) sequences by zero-padding
     the shorter to the longer and taking the cosine distance of the flattened arrays. Zero-padding adds
@@ -54,7 +54,6 @@ __all__ = [
     "combined_vectors",
     "described_vector",
     "described_vectors",
-    "descriptor_vector",
     "design_distance",
     "feature_files",
     "load_cached",
@@ -169,14 +168,6 @@ def combined_vectors(
     if not seqs:
         return np.zeros((0, 200 + frames * features.N_MFCC), dtype=np.float32)
     return np.stack([combined_vector(m, q, weight, frames) for m, q in zip(musicnn, seqs, strict=True)])
-
-
-def descriptor_vector(values: np.ndarray) -> np.ndarray:
-    """Descriptors (36,) of :mod:`.descriptors`, standardised with the shipped scaler and L2-normalised."""
-    z = descriptors.standardize(values).astype(np.float32)
-    if z.ndim != 1:
-        raise ValueError(f"expected one sound's descriptors (36,), got shape {z.shape}")
-    return _normalise(z[None, :])[0]
 
 
 def described_vector(musicnn: np.ndarray, values: np.ndarray, weight: float = DESCRIPTOR_WEIGHT) -> np.ndarray:
