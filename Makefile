@@ -21,6 +21,7 @@ TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server
 
 DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
+GATE := drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 
 .PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger
 
@@ -30,7 +31,7 @@ help:
 	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
 	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
 	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
-	@echo "make train-tagger     train the tagger head on it (writes $(HEAD))"
+	@echo "make train-tagger     train the tagger head and non-drum gate on it (writes $(HEAD), $(GATE))"
 	@echo "make evaluate-tagger  evaluate the shipped head on the kit-disjoint test split"
 
 $(PY):
@@ -77,7 +78,7 @@ dataset: install
 	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"
 
 train-tagger: dataset
-	$(PY) -m tools.train_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --out $(HEAD)
+	$(PY) -m tools.train_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --out $(HEAD) --gate-out $(GATE)
 
 evaluate-tagger: dataset
 	$(PY) -m tools.evaluate_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split test

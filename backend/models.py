@@ -115,6 +115,7 @@ class Sample(db.Model):  # type: ignore[name-defined]
     likelihoods: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 200 float32 (MusiCNN)
     descriptors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 36 float32 (descriptors)
+    non_drum: Mapped[float | None] = mapped_column(Float, nullable=True)  # the non-drum gate's probability
     map_x: Mapped[float | None] = mapped_column(Float, nullable=True)
     map_y: Mapped[float | None] = mapped_column(Float, nullable=True)
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from drumsamp_models.features import FrontEnd
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
-from tools.tagger_data import Row, patch_embeddings, read_manifest
+from drumsamp_models.nondrum import NonDrumGate, gate_features
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, calibrated_threshold
+from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Evaluation:
     drums_to_unknown: float
     negatives_to_unknown: float
     threshold: float
+    gate_threshold: float | None = None
 
 
 def file_likelihoods(head: Head, embeddings: Sequence[np.ndarray]) -> np.ndarray:
@@ -41,14 +43,33 @@ def file_likelihoods(head: Head, embeddings: Sequence[np.ndarray]) -> np.ndarray
     return np.stack([head.likelihoods(e).mean(axis=0) for e in embeddings])
 
 
-def evaluate(likelihoods: np.ndarray, labels: Sequence[str], threshold: float, classes=CLASSES) -> Evaluation:
-    """Metrics for per-sound likelihoods (n, 5) against labels (a class or ``Unknown`` for non-drums)."""
+def rejected(
+    likelihoods: np.ndarray, threshold: float, non_drum: np.ndarray | None = None, gate_threshold: float | None = None
+) -> np.ndarray:
+    """Which sounds are tagged Unknown: no likelihood reaches ``threshold``, or the gate's probability passes
+    ``gate_threshold`` (when both gate arguments are given)."""
+    out = likelihoods.max(axis=1) < threshold
+    if non_drum is not None and gate_threshold is not None:
+        out |= np.asarray(non_drum) > gate_threshold
+    return out
+
+
+def evaluate(
+    likelihoods: np.ndarray,
+    labels: Sequence[str],
+    threshold: float,
+    classes=CLASSES,
+    non_drum: np.ndarray | None = None,
+    gate_threshold: float | None = None,
+) -> Evaluation:
+    """Metrics for per-sound likelihoods (n, 5) against labels (a class or ``Unknown`` for non-drums); with
+    the gate's ``non_drum`` probabilities and ``gate_threshold``, Unknown comes from either rule."""
     from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
 
     labels_arr = np.asarray(labels)
     drums = labels_arr != UNKNOWN
     pred = np.array([classes[i] for i in likelihoods.argmax(axis=1)])
-    maxp = likelihoods.max(axis=1)
+    unknown = rejected(likelihoods, threshold, non_drum, gate_threshold)
     truth, guess = labels_arr[drums], pred[drums]
     kw = {"labels": list(classes), "zero_division": 0}
     return Evaluation(
@@ -59,9 +80,10 @@ def evaluate(likelihoods: np.ndarray, labels: Sequence[str], threshold: float, c
         confusion=confusion_matrix(truth, guess, labels=list(classes)),
         n_drums=int(drums.sum()),
         n_negatives=int((~drums).sum()),
-        drums_to_unknown=float(np.mean(maxp[drums] < threshold)) if drums.any() else float("nan"),
-        negatives_to_unknown=float(np.mean(maxp[~drums] < threshold)) if (~drums).any() else float("nan"),
+        drums_to_unknown=float(np.mean(unknown[drums])) if drums.any() else float("nan"),
+        negatives_to_unknown=float(np.mean(unknown[~drums])) if (~drums).any() else float("nan"),
         threshold=threshold,
+        gate_threshold=gate_threshold if non_drum is not None else None,
     )
 
 
@@ -105,13 +127,13 @@ def report(ev: Evaluation, likelihoods: np.ndarray, labels: Sequence[str], class
 KIND_NAMES = {"hard_negative": "other percussion", "negative": "no percussion"}
 
 
-def rejection_by_kind(likelihoods: np.ndarray, rows: Sequence[Row], threshold: float, classes=CLASSES) -> str:
-    """Markdown table: per kind of non-drum sound, how many the threshold rejects and what the others become.
+def rejection_by_kind(likelihoods: np.ndarray, rows: Sequence[Row], unknown: np.ndarray, classes=CLASSES) -> str:
+    """Markdown table: per kind of non-drum sound, how many are tagged Unknown (``unknown``, one flag per row:
+    see :func:`rejected`) and what the others become.
 
     Kinds follow the manifest's ``role`` (``hard_negative``: percussion outside the five classes, such as claps,
     shakers or hand drums; ``negative``: no percussion at all) and ``subclass``.
     """
-    maxp = likelihoods.max(axis=1)
     pred = likelihoods.argmax(axis=1)
     kinds: dict[tuple[str, str], list[int]] = {}
     for i, row in enumerate(rows):
@@ -123,15 +145,15 @@ def rejection_by_kind(likelihoods: np.ndarray, rows: Sequence[Row], threshold: f
     ]
     totals: dict[str, list[int]] = {}
     for (role, kind), idx in sorted(kinds.items()):
-        kept = [i for i in idx if maxp[i] >= threshold]
+        kept = [i for i in idx if not unknown[i]]
         as_what = ", ".join(
             f"{classes[c]} {n}" for c, n in zip(*np.unique(pred[kept], return_counts=True), strict=True)
         )
         lines.append(f"| {role} | {kind} | {len(idx)} | {1 - len(kept) / len(idx):.0%} | {as_what or '–'} |")
         totals.setdefault(role, []).extend(idx)
     for role, idx in sorted(totals.items()):
-        rejected = float(np.mean(maxp[idx] < threshold))
-        lines.append(f"| **{role}** | all | {len(idx)} | **{rejected:.1%}** | |")
+        share = float(np.mean(unknown[idx]))
+        lines.append(f"| **{role}** | all | {len(idx)} | **{share:.1%}** | |")
     return "\n".join(lines)
 
 
@@ -142,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--head", help="head .npz (default: the one shipped in the package)")
     parser.add_argument("--threshold", type=float, help="Unknown threshold (default: the head's calibrated one)")
+    parser.add_argument("--gate", help="non-drum gate .npz (default: the one shipped in the package)")
     args = parser.parse_args(argv)
 
     head = Head.load(args.head) if args.head else Head.shipped()
-    threshold = args.threshold if args.threshold is not None else float(head.meta.get("unknown_threshold", 0.6))
+    gate = NonDrumGate.load(args.gate) if args.gate else NonDrumGate.shipped()
+    threshold = args.threshold if args.threshold is not None else calibrated_threshold(head)
     rows: list[Row] = [r for r in read_manifest(args.manifest) if r.split == args.split]
     if not rows:
         print(f"error: no rows of split {args.split!r} in {args.manifest}", file=sys.stderr)
@@ -160,8 +184,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(ev, likelihoods, labels))
     if ev.n_negatives:
         print(f"\nNon-drum sounds by kind, at the threshold {threshold:.2f}:\n")
-        print(rejection_by_kind(likelihoods, kept, threshold))
+        print(rejection_by_kind(likelihoods, kept, rejected(likelihoods, threshold)))
+    if gate is not None:
+        print(gate_report(head, gate, likelihoods, embeddings, kept, args))
     return 0
+
+
+def gate_report(
+    head: Head,
+    gate: NonDrumGate,
+    likelihoods: np.ndarray,
+    embeddings: Sequence[np.ndarray],
+    rows: Sequence[Row],
+    args: argparse.Namespace,
+) -> str:
+    """Unknown rejection with the non-drum gate, as the :class:`~drumsamp_models.tagger.Tagger` applies it."""
+    threshold = args.threshold if args.threshold is not None else calibrated_threshold(head, gate)
+    x = gate_features(np.stack([e.mean(axis=0) for e in embeddings]), row_descriptors(rows, args.cache))
+    non_drum = gate.probability(x)
+    labels = [r.label for r in rows]
+    ev = evaluate(likelihoods, labels, threshold, non_drum=non_drum, gate_threshold=gate.threshold)
+    unknown = rejected(likelihoods, threshold, non_drum, gate.threshold)
+    lines = [
+        f"\nWith the non-drum gate (Unknown threshold {threshold:.2f}, gate threshold {gate.threshold:.2f}): "
+        f"non-drums → Unknown {ev.negatives_to_unknown:.1%}, drums → Unknown {ev.drums_to_unknown:.1%}",
+    ]
+    if ev.n_negatives:
+        lines += ["", "Non-drum sounds by kind, with the gate:", "", rejection_by_kind(likelihoods, rows, unknown)]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from drumsamp_models import audio, features
+from drumsamp_models import audio, descriptors, features
 from drumsamp_models.errors import AudioError
 from drumsamp_models.tagger import MusicnnEmbedder
 from drumsamp_models.training import augment
@@ -116,6 +116,21 @@ def patch_embeddings(
             out.append(emb)
             out_rows.append(row)
     return out, out_rows
+
+
+def row_descriptors(rows: Sequence[Row], cache_dir: str | os.PathLike[str]) -> np.ndarray:
+    """The (n, 36) :mod:`~drumsamp_models.descriptors` of each row's sound (cached in ``<cache>/descriptors``)."""
+    cache = Path(cache_dir) / "descriptors"
+    cache.mkdir(parents=True, exist_ok=True)
+    out = np.zeros((len(rows), len(descriptors.NAMES)), np.float32)
+    for i, row in enumerate(rows):
+        stat = os.stat(row.path)
+        text = f"descriptors-v{descriptors.VERSION}|{os.path.abspath(row.path)}|{stat.st_size}|{int(stat.st_mtime)}"
+        target = cache / f"{hashlib.sha1(text.encode()).hexdigest()}.npy"
+        if not target.exists():
+            np.save(target, descriptors.describe_file(row.path))
+        out[i] = np.load(target)
+    return out
 
 
 def stack_patches(embeddings: Sequence[np.ndarray], rows: Sequence[Row]) -> tuple[np.ndarray, list[str], np.ndarray]:

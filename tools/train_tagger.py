@@ -8,10 +8,14 @@ Two protocols:
   train + val for a fixed number of epochs.
 - ``holdout``: the design's recipe — fit on train, keep the epoch with the best val loss, calibrate on val.
 
+Both also fit the non-drum gate (:mod:`drumsamp_models.nondrum`) on the same sounds and calibrate the
+Unknown threshold and the gate's threshold together (out-of-fold, or on val); ``--gate-out`` writes it.
+
 Reproducible (seeded); MusiCNN embeddings are cached, so after the first run training takes minutes.
 
     .venv/bin/python -m tools.train_tagger --manifest data/dataset/manifest.csv \\
-        --out drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
+        --out drumsamp_models/src/drumsamp_models/weights/tagger_head.npz \\
+        --gate-out drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 """
 
 from __future__ import annotations
@@ -24,10 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
+from drumsamp_models.nondrum import NonDrumGate, gate_features
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
-from drumsamp_models.training import FitResult, calibrate_unknown_threshold, class_weights, fit_head, soft_targets
+from drumsamp_models.training import (
+    FitResult,
+    calibrate_unknown_threshold,
+    calibrate_with_gate,
+    class_weights,
+    fit_head,
+    soft_targets,
+)
 from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods
-from tools.tagger_data import Row, patch_embeddings, read_manifest, stack_patches
+from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors, stack_patches
 
 
 def _front_end(args: argparse.Namespace) -> dict:
@@ -86,7 +98,38 @@ def _calibrated(args: argparse.Namespace, likelihoods: np.ndarray, labels: list[
     return evaluate(likelihoods, labels, calibrate_unknown_threshold(drum_max, args.max_drum_rejection))
 
 
-def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: list[Row]) -> Head:
+def _gate_inputs(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """The gate's features of clean (not augmented) sounds and whether each is a non-drum."""
+    x = gate_features(np.stack([e.mean(axis=0) for e in emb]), row_descriptors(rows, args.cache))
+    return x, np.array([r.label == UNKNOWN for r in rows])
+
+
+def _calibrated_gate(
+    args: argparse.Namespace, likelihoods: np.ndarray, labels: list[str], non_drum: np.ndarray, where: str
+) -> tuple[Evaluation, float]:
+    """Joint calibration of the Unknown and gate thresholds on held-out likelihoods and gate probabilities."""
+    is_drum = np.asarray(labels) != UNKNOWN
+    t1, t2 = calibrate_with_gate(likelihoods.max(axis=1), non_drum, is_drum, args.max_drum_rejection)
+    ev = evaluate(likelihoods, labels, t1, non_drum=non_drum, gate_threshold=t2)
+    print(_summary(f"{where}, with the non-drum gate (gate threshold {t2:.2f})", ev))
+    return ev, t2
+
+
+def _fit_gate(args: argparse.Namespace, x: np.ndarray, is_non_drum: np.ndarray) -> NonDrumGate:
+    return NonDrumGate.fit(x, is_non_drum, hidden=args.gate_hidden, alpha=args.gate_alpha, seed=args.seed)
+
+
+def _final_gate(
+    args: argparse.Namespace, x: np.ndarray, is_non_drum: np.ndarray, head: Head, ev: Evaluation, t2: float, meta: dict
+) -> NonDrumGate:
+    gate = _fit_gate(args, x, is_non_drum)
+    meta = meta | {"head": head.fingerprint, "hidden": args.gate_hidden, "alpha": args.gate_alpha}
+    meta |= {"sounds": len(x), "seed": args.seed}
+    meta |= {"drums_to_unknown": ev.drums_to_unknown, "negatives_to_unknown": ev.negatives_to_unknown}
+    return gate.with_thresholds(t2, ev.threshold, meta)
+
+
+def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """The design's protocol: fit on train, best epoch on val, threshold calibrated on val."""
     tr_emb, tr_kept = patch_embeddings(train_rows, args.cache, args.augment, args.seed, "train", **_front_end(args))
     va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_front_end(args))
@@ -96,20 +139,30 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
     meta = {"protocol": "holdout", "best_epoch": fit.best_epoch, "train_sounds": len(tr_kept) // (args.augment + 1)}
     meta |= {"val_sounds": len(va_kept), "val_accuracy": ev.accuracy, "val_macro_f1": ev.macro_f1}
     meta |= {"val_negatives_to_unknown": ev.negatives_to_unknown, "val_drums_to_unknown": ev.drums_to_unknown}
-    return Head(fit.head.w1, fit.head.b1, fit.head.w2, fit.head.b2, fit.head.classes, meta | _common_meta(args, ev))
+    head = Head(fit.head.w1, fit.head.b1, fit.head.w2, fit.head.b2, fit.head.classes, meta | _common_meta(args, ev))
+    tr_clean, tr_clean_rows = patch_embeddings(train_rows, args.cache, 0, args.seed, "train", **_front_end(args))
+    x_train, y_train = _gate_inputs(args, tr_clean, tr_clean_rows)
+    x_val, _ = _gate_inputs(args, va_emb, va_kept)
+    val_gate = _fit_gate(args, x_train, y_train).probability(x_val)
+    gate_ev, t2 = _calibrated_gate(args, file_likelihoods(head, va_emb), [r.label for r in va_kept], val_gate, "val")
+    return head, _final_gate(args, x_train, y_train, head, gate_ev, t2, {"protocol": "holdout"})
 
 
-def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> Head:
+def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """Leave-one-group-out over ``rows`` for the estimate and the threshold, then one fit on all of them."""
     all_emb, all_rows = patch_embeddings(rows, args.cache, args.augment, args.seed, "train+val", **_front_end(args))
     clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
     groups = sorted({r.group for r in clean_rows})
     oof = np.zeros((len(clean_rows), len(CLASSES)))
+    x_gate, y_gate = _gate_inputs(args, clean_emb, clean_rows)
+    gate_oof = np.zeros(len(clean_rows))
     for group in groups:
         train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
         held = [i for i, r in enumerate(clean_rows) if r.group == group]
         fit = _fit(args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
         oof[held] = file_likelihoods(fit.head, [clean_emb[i] for i in held])
+        others = np.array([r.group != group for r in clean_rows])
+        gate_oof[held] = _fit_gate(args, x_gate[others], y_gate[others]).probability(x_gate[held])
         labels = np.array([clean_rows[i].label for i in held])
         drums = labels != UNKNOWN
         pred = np.array([CLASSES[k] for k in oof[held].argmax(axis=1)])
@@ -117,13 +170,15 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> Head:
         print(f"fold {group}: {int(drums.sum())} drums, {int((~drums).sum())} non-drums, accuracy {acc}", flush=True)
     ev = _calibrated(args, oof, [r.label for r in clean_rows])
     print(_summary(f"leave-one-group-out over {len(groups)} groups", ev))
+    gate_ev, t2 = _calibrated_gate(args, oof, [r.label for r in clean_rows], gate_oof, "leave-one-group-out")
     final = _fit(args, all_emb, all_rows)
     meta = {"protocol": "grouped-cv", "groups": groups, "train_sounds": len(clean_rows)}
     meta |= {"cv_accuracy": ev.accuracy, "cv_macro_f1": ev.macro_f1}
     meta |= {"cv_negatives_to_unknown": ev.negatives_to_unknown, "cv_drums_to_unknown": ev.drums_to_unknown}
-    return Head(
+    head = Head(
         final.head.w1, final.head.b1, final.head.w2, final.head.b2, final.head.classes, meta | _common_meta(args, ev)
     )
+    return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": groups})
 
 
 def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
@@ -141,7 +196,7 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
     }
 
 
-def train(args: argparse.Namespace) -> Head:
+def train(args: argparse.Namespace) -> tuple[Head, NonDrumGate]:
     """Read the manifest and run the chosen protocol."""
     rows = read_manifest(args.manifest)
     train_rows = [r for r in rows if r.split == "train"]
@@ -161,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest", default="data/dataset/manifest.csv")
     parser.add_argument("--cache", default="data/cache/embeddings")
     parser.add_argument("--out", required=True, help="where to write the head (.npz)")
+    parser.add_argument("--gate-out", help="where to write the non-drum gate (.npz; default: not written)")
+    parser.add_argument("--gate-hidden", type=int, default=64, help="hidden ReLU units of the non-drum gate")
+    parser.add_argument("--gate-alpha", type=float, default=1.0, help="L2 penalty of the non-drum gate")
     parser.add_argument("--protocol", choices=["grouped-cv", "holdout"], default="grouped-cv")
     parser.add_argument("--augment", type=int, default=4, help="augmented variants per training sound")
     parser.add_argument("--epochs", type=int, default=100)
@@ -196,10 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    head = train(args)
+    head, gate = train(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     head.save(args.out)
     print(f"wrote {args.out}")
+    if args.gate_out:
+        Path(args.gate_out).parent.mkdir(parents=True, exist_ok=True)
+        gate.save(args.gate_out)
+        print(f"wrote {args.gate_out}")
     return 0
 
 

@@ -59,6 +59,7 @@ def sample_details(lib_name: str, sample_name: str) -> dict[str, Any]:
         "analysed": analysed,
         "analysisError": sample.analysis_error if analysed else None,
         "likelihoods": sample.likelihoods if analysed else None,
+        "nonDrum": sample.non_drum if analysed else None,
         "format": sample.format,
         "duration": sample.duration,
         "samplerate": sample.samplerate,

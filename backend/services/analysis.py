@@ -42,6 +42,7 @@ class Outcome:
     likelihoods: dict[str, float] | None = None
     embedding: bytes | None = None
     descriptors: bytes | None = None
+    non_drum: float | None = None
     error: str | None = None
 
 
@@ -81,6 +82,7 @@ def analyse_files(paths: list[str]) -> dict[str, Outcome]:
             likelihoods={k: round(float(v), 6) for k, v in result.likelihoods.items()},
             embedding=_float32_bytes(result.embedding),
             descriptors=None if result.descriptors is None else _float32_bytes(result.descriptors),
+            non_drum=result.non_drum,
         )
     for path, reason in report.failed.items():
         out[path] = Outcome(error=reason)
@@ -163,6 +165,7 @@ def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
         "likelihoods": outcome.likelihoods,
         "embedding": outcome.embedding,
         "descriptors": outcome.descriptors,
+        "non_drum": outcome.non_drum,
     }
     result = db.session.execute(
         update(Sample)

@@ -35,9 +35,12 @@ def similarity_space() -> str:
 def model_id() -> str:
     """Fingerprint (40-hex SHA-1) of everything an analysis result depends on.
 
-    SHA-1 of the head's fingerprint (its weights and front-end settings), ``descriptors.fingerprint()``
-    (descriptor version and shipped scaler) and :func:`similarity_space`: a change of any of them makes
-    /analyze analyse every sample again, and the stored map and recommendations follow.
+    SHA-1 of the head's fingerprint (its weights and front-end settings), the non-drum gate's,
+    ``descriptors.fingerprint()`` (descriptor version and shipped scaler) and :func:`similarity_space`: a
+    change of any of them makes /analyze analyse every sample again, and the stored map and recommendations
+    follow.
     """
-    key = tagger().head.fingerprint + descriptors.fingerprint() + similarity_space()
+    model = tagger()
+    gate = model.gate.fingerprint if model.gate is not None else "no-gate"
+    key = model.head.fingerprint + gate + descriptors.fingerprint() + similarity_space()
     return hashlib.sha1(key.encode()).hexdigest()

@@ -86,7 +86,8 @@ def _copy_analysis(target: Sample, user_id: int) -> None:
     )
     if source is None:
         return
-    for column in ("analysis_error", "auto_tag", "auto_likelihood", "likelihoods", "embedding", "descriptors"):
+    columns = ("analysis_error", "auto_tag", "auto_likelihood", "likelihoods", "embedding", "descriptors", "non_drum")
+    for column in columns:
         setattr(target, column, getattr(source, column))
     target.analyzed_hash = source.analyzed_hash
     target.analyzed_model = source.analyzed_model
@@ -142,6 +143,7 @@ def _record(
             if link.source != USER:
                 sample.tag_links.remove(link)
         sample.auto_tag = sample.auto_likelihood = sample.likelihoods = sample.embedding = sample.descriptors = None
+        sample.non_drum = None
         sample.analysis_error = None
         sample.auto_tag_rejected = False
         sample.map_x = sample.map_y = None

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -14,6 +15,7 @@ from backend.extensions import db
 from backend.models import Sample
 from backend.services import knn, tagger_model
 from drumsamp_models import descriptors
+from drumsamp_models.nondrum import NonDrumGate
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tests.audio_factory import kick, write
 from tests.backend.conftest import User, register
@@ -93,6 +95,20 @@ def test_analysis_stores_the_36_descriptors_of_each_sound(app: Flask, user: User
     assert len({row.tobytes() for row in rows.values()}) == 3  # different sounds, different descriptors
 
 
+def test_sample_details_give_the_gate_probability_behind_the_auto_tag(
+    app: Flask, user: User, sounds: list[Path]
+) -> None:
+    """``nonDrum`` is the non-drum gate's probability for the sound, as the wheel's Tagger computes it."""
+    assert user.upload("Drums", sounds[0]).status_code == 200
+    assert wait_for_job(user, user.get("/analyze/Drums").get_json()["job"])["done"] == 1
+    details = user.get(f"/sample/Drums/{sounds[0].name}").get_json()
+    with app.app_context():
+        expected = tagger_model.tagger().predict_file(sounds[0])
+    assert expected.non_drum is not None and 0.0 <= details["nonDrum"] <= 1.0
+    assert details["nonDrum"] == pytest.approx(expected.non_drum, abs=1e-5)
+    assert user.get("/get/library/Drums").get_json()["samples"][0]["tags"][0][0] == expected.tag
+
+
 def test_only_new_or_changed_samples_are_analysed(app: Flask, user: User, sounds: list[Path], tmp_path: Path) -> None:
     for path in sounds[:3]:
         assert user.upload("Drums", path).status_code == 200
@@ -127,8 +143,11 @@ def test_a_new_tagger_model_re_analyses_what_an_older_one_did(app: Flask, user: 
     assert runs(app) == {sounds[0].name: 2, sounds[1].name: 2, sounds[2].name: 1}
     with app.app_context():
         models = set(db.session.scalars(select(Sample.analyzed_model)))
-    # The current model: the head and the descriptors (a new scaler or descriptor version re-analyses too).
-    key = Head.shipped().fingerprint + descriptors.fingerprint() + tagger_model.similarity_space()
+    # The current model: the head, the non-drum gate and the descriptors (a new scaler or descriptor version
+    # re-analyses too).
+    gate = NonDrumGate.shipped()
+    assert gate is not None
+    key = Head.shipped().fingerprint + gate.fingerprint + descriptors.fingerprint() + tagger_model.similarity_space()
     assert models == {hashlib.sha1(key.encode()).hexdigest()}
     assert all(blob is not None and len(blob) == 36 * 4 for blob in stored_descriptors(app).values())
     tags = {s["name"]: s["tags"] for s in user.get("/get/library/Drums").get_json()["samples"]}
@@ -161,7 +180,9 @@ def test_same_content_in_another_library_reuses_the_analysis(app: Flask, user: U
     with app.app_context():
         assert sorted(db.session.scalars(select(Sample.analysis_runs))) == [0, 1]
         copies = set(db.session.scalars(select(Sample.descriptors)))
+        gate_copies = set(db.session.scalars(select(Sample.non_drum)))
     assert len(copies) == 1 and None not in copies  # the descriptors are copied with the rest
+    assert len(gate_copies) == 1 and None not in gate_copies  # and so is the gate's probability
     assert user.get("/map/B").get_json()["points"][0]["name"] == sounds[0].name  # indexed without analysis
 
 

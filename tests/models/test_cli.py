@@ -49,3 +49,18 @@ def test_console_script_is_installed(library: list[Path], tmp_path: Path) -> Non
     )
     assert run.returncode == 0, run.stderr
     assert "recommendation: 1 feature files" in run.stdout
+
+
+def test_tag_command_gates_by_default_and_not_with_no_gate(library: list[Path], capsys) -> None:
+    """``--json`` gives the gate's ``non_drum`` probability of every sound; ``--no-gate`` tags by the threshold
+    alone and gives none."""
+    import json
+
+    assert main(["tag", str(library[0].parent), "--json"]) == 0
+    gated = json.loads(capsys.readouterr().out)["results"]
+    assert len(gated) == len(library) and all(0.0 <= r["non_drum"] <= 1.0 for r in gated.values())
+    assert main(["tag", str(library[0].parent), "--json", "--no-gate"]) == 0
+    plain = json.loads(capsys.readouterr().out)["results"]
+    assert set(plain) == set(gated) and not any("non_drum" in r for r in plain.values())
+    for path, result in plain.items():
+        assert result["likelihoods"] == gated[path]["likelihoods"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from drumsamp_models.nondrum import NonDrumGate
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tests.audio_factory import kick, noise_burst, tone, write
 
@@ -52,9 +53,13 @@ def test_stated_facts_match_the_package() -> None:
     assert f"drumsamp_models-{version}-py3-none-any.whl" in text
     threshold = float(Head.shipped().meta["unknown_threshold"])
     assert f"shipped head ({threshold:.2f})" in text and f"(threshold {threshold:.2f})" in text
+    gate = NonDrumGate.shipped()
+    assert f"gate threshold {gate.threshold:.2f}" in text and f"(Unknown threshold {gate.head_threshold:.2f})" in text
 
 
-@pytest.mark.parametrize("module", ["audio", "features", "descriptors", "utils", "tagger", "training", "index"])
+@pytest.mark.parametrize(
+    "module", ["audio", "features", "descriptors", "utils", "tagger", "nondrum", "training", "index"]
+)
 def test_listed_modules_exist(module: str) -> None:
     assert f"`{module}`" in README.read_text()
     __import__(f"drumsamp_models.{module}")

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from drumsamp_models import features
-from drumsamp_models.tagger import UNKNOWN, Head, MusicnnEmbedder, Tagger, silence_trimmed_length
+from drumsamp_models.nondrum import NonDrumGate
+from drumsamp_models.tagger import (
+    UNKNOWN,
+    Head,
+    MusicnnEmbedder,
+    Tagger,
+    calibrated_threshold,
+    silence_trimmed_length,
+)
 from drumsamp_models.training import augment, calibrate_unknown_threshold, class_weights, fit_head, soft_targets
 from tests.audio_factory import kick, noise_burst, tone, write
 
@@ -152,7 +160,7 @@ def test_fit_head_separates_two_clusters() -> None:
 
 
 def test_rejection_by_kind_counts_each_kind_of_non_drum() -> None:
-    from tools.evaluate_tagger import rejection_by_kind
+    from tools.evaluate_tagger import rejected, rejection_by_kind
     from tools.tagger_data import Row
 
     rows = [
@@ -176,7 +184,7 @@ def test_rejection_by_kind_counts_each_kind_of_non_drum() -> None:
             [0.1, 0.1, 0.7, 0.05, 0.05],
         ]
     )
-    table = rejection_by_kind(likelihoods, rows, threshold=0.5)
+    table = rejection_by_kind(likelihoods, rows, rejected(likelihoods, 0.5))
     assert "| other percussion | clap | 2 | 50% | Snare 1 |" in table
     assert "| no percussion | melodic | 4 | 75% | Cymbal 1 |" in table
     assert "| **no percussion** | all | 4 | **75.0%** | |" in table
@@ -205,23 +213,31 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
                 split = "train" if i < 2 else ("val" if i == 2 else "test")
                 path = write(tmp_path / "audio" / f"{label}_{i}.wav", make(i), 16000)
                 out.writerow([str(path), label, split, f"g{i}"])
-    head_path = tmp_path / "head.npz"
+    head_path, gate_path = tmp_path / "head.npz", tmp_path / "gate.npz"
     args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--epochs", "1", "--augment", "1"]
     assert train_tagger.main([*args, "--out", str(head_path), "--protocol", "holdout"]) == 0
     head = Head.load(head_path)
     assert head.meta["train_sounds"] == 12 and head.meta["val_sounds"] == 6 and head.meta["protocol"] == "holdout"
     assert 0.2 <= head.meta["unknown_threshold"] < 1.0 and head.meta["trim_silence"] is True
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 12 * 2 + 6
+    assert len(list((tmp_path / "cache" / "descriptors").glob("*.npy"))) == 12 + 6
+    assert not gate_path.exists()  # no --gate-out, no gate
 
-    assert train_tagger.main([*args, "--out", str(head_path)]) == 0
+    assert train_tagger.main([*args, "--out", str(head_path), "--gate-out", str(gate_path)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("fold g") == 3 and "leave-one-group-out over 3 groups" in printed
+    assert "leave-one-group-out, with the non-drum gate" in printed
     head = Head.load(head_path)
     assert head.meta["protocol"] == "grouped-cv" and head.meta["groups"] == ["g0", "g1", "g2"]
     assert head.meta["train_sounds"] == 18 and 0 <= head.meta["cv_accuracy"] <= 1
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 18 * 2  # val sounds now augmented too
+    gate = NonDrumGate.load(gate_path)
+    assert gate.meta["head"] == head.fingerprint and gate.meta["sounds"] == 18 and gate.meta["protocol"] == "grouped-cv"
+    assert 0.05 <= gate.threshold <= 1.0 and 0.2 <= gate.head_threshold < 1.0
+    assert calibrated_threshold(head, gate) == gate.head_threshold
 
     eval_args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--head", str(head_path)]
-    assert evaluate_tagger.main(eval_args) == 0
+    assert evaluate_tagger.main([*eval_args, "--gate", str(gate_path)]) == 0
     printed = capsys.readouterr().out
     assert "sounds: 5 drums, 1 non-drum" in printed and "Confusion matrix" in printed
+    assert f"With the non-drum gate (Unknown threshold {gate.head_threshold:.2f}, gate threshold" in printed

@@ -63,7 +63,7 @@ def _tag(args: argparse.Namespace) -> int:
         print(f"error: no audio files under {' '.join(args.paths)}", file=sys.stderr)
         return 2
     kwargs = {} if args.threshold is None else {"unknown_threshold": args.threshold}
-    tagger = Tagger(batch_size=args.batch_size, **kwargs)
+    tagger = Tagger(batch_size=args.batch_size, gate=not args.no_gate, **kwargs)
     with tqdm(total=len(files), desc="tagging", unit="file", disable=args.quiet or args.json) as bar:
         report = tagger.predict(files, progress=lambda done, total, path: bar.update(1))
     if args.json:
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     tag = sub.add_parser("tag", help="tag drum sounds: Kick, Snare, Cymbal, Tom, Drumloop or Unknown")
     tag.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
     tag.add_argument("--threshold", type=float, help="Unknown threshold (default: the calibrated one)")
+    tag.add_argument(
+        "--no-gate", action="store_true", help="Unknown by the threshold alone (the design's rule), no non-drum gate"
+    )
     tag.add_argument("--batch-size", type=int, default=8, help="patches per network call (memory bound)")
     tag.add_argument("--json", action="store_true", help="print one JSON document")
     tag.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")

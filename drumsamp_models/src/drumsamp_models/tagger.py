@@ -1,7 +1,9 @@
 """The Drumsample Tagger: frozen MusiCNN (MTT) → 200-d embedding → Dropout → Dense(200) → Dense(5).
 
 Classes are Kick, Snare, Cymbal, Tom and Drumloop; a sound whose highest class likelihood stays below
-``unknown_threshold`` is tagged ``Unknown``. Sounds longer than one 3 s patch are cut into successive
+``unknown_threshold`` is tagged ``Unknown``, and so is one that the :mod:`~drumsamp_models.nondrum` gate
+takes for a non-drum (the :class:`Tagger`'s default; the design's ``predict_tags_on_computed_mels`` applies
+the threshold alone). Sounds longer than one 3 s patch are cut into successive
 patches and the class likelihoods are averaged over the patches.
 
 The head's weights ship inside the package (``weights/tagger_head.npz``) and run in NumPy; only the
@@ -25,6 +27,7 @@ import numpy as np
 from . import audio, descriptors, features
 from .batches import CLASSIFICATION, Batch, load_batch
 from .errors import AudioError, FeatureFileError
+from .nondrum import NonDrumGate, gate_features
 
 __all__ = [
     "CLASSES",
@@ -35,6 +38,7 @@ __all__ = [
     "TagResult",
     "Tagger",
     "TaggingReport",
+    "calibrated_threshold",
     "predict_tags_on_computed_mels",
 ]
 
@@ -122,6 +126,14 @@ class Head:
             return cls.load(path)
 
 
+def calibrated_threshold(head: Head, gate: NonDrumGate | None = None) -> float:
+    """The Unknown threshold calibrated together with ``gate`` when the gate was made for ``head``, else the
+    head's own (else the design's 0.6)."""
+    if gate is not None and gate.head_threshold is not None and gate.meta.get("head") == head.fingerprint:
+        return gate.head_threshold
+    return float(head.meta.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
+
+
 def silence_trimmed_length(patch: np.ndarray, step: int = TRIM_STEP, minimum: int = TRIM_MIN_FRAMES) -> int:
     """Frames of a patch worth computing: up to its last non-silent frame, rounded up to ``step``.
 
@@ -194,8 +206,9 @@ class MusicnnEmbedder:
 
 @dataclass(frozen=True)
 class TagResult:
-    """The tag of one sound, its class likelihoods (averaged over patches), its 200-d embedding and, from a
-    :class:`Tagger` made with ``describe=True``, its :mod:`~drumsamp_models.descriptors` (else None)."""
+    """The tag of one sound, its class likelihoods (averaged over patches), its 200-d embedding, from a
+    :class:`Tagger` made with ``describe=True`` its :mod:`~drumsamp_models.descriptors` (else None), and the
+    non-drum gate's probability that it is not a drum (None when no gate looked at it)."""
 
     path: str
     tag: str
@@ -203,10 +216,15 @@ class TagResult:
     embedding: np.ndarray
     n_patches: int
     descriptors: np.ndarray | None = None
+    non_drum: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form: ``{"tag": ..., "likelihoods": {class: float}, "n_patches": n}``."""
-        return {"tag": self.tag, "likelihoods": dict(self.likelihoods), "n_patches": self.n_patches}
+        """JSON-friendly form: ``{"tag": ..., "likelihoods": {class: float}, "n_patches": n}``, plus
+        ``"non_drum": float`` when the gate looked at the sound."""
+        out: dict[str, Any] = {"tag": self.tag, "likelihoods": dict(self.likelihoods), "n_patches": self.n_patches}
+        if self.non_drum is not None:
+            out["non_drum"] = self.non_drum
+        return out
 
 
 @dataclass
@@ -225,9 +243,12 @@ class Tagger:
     ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
     head), ``max_duration`` (longest accepted file, seconds), ``describe`` (also measure each decoded file's
     envelope and spectral-shape :mod:`~drumsamp_models.descriptors`, which the default similarity space
-    ``"musicnn+descriptors"`` needs, without decoding it twice). The front end follows the head's
-    metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation, wide-band analysis; and
-    ``trim_silence``).
+    ``"musicnn+descriptors"`` needs, without decoding it twice), ``gate`` (the
+    :class:`~drumsamp_models.nondrum.NonDrumGate` that also sends sounds it takes for non-drums to
+    ``Unknown``: ``True``, the default, is the shipped one, ``False`` none). With the shipped head and gate
+    and no explicit ``unknown_threshold``, the threshold is the one calibrated together with the gate. The
+    front end follows the head's metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation,
+    wide-band analysis; and ``trim_silence``).
     """
 
     def __init__(
@@ -237,11 +258,13 @@ class Tagger:
         head: Head | None = None,
         max_duration: float | None = audio.DEFAULT_MAX_DURATION,
         describe: bool = False,
+        gate: NonDrumGate | bool = True,
     ) -> None:
         self.describe = describe
         self.head = head if head is not None else Head.shipped()
+        self.gate = NonDrumGate.shipped() if gate is True else (gate or None)
         if unknown_threshold is None:
-            unknown_threshold = float(self.head.meta.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
+            unknown_threshold = calibrated_threshold(self.head, self.gate)
         if not 0.0 <= unknown_threshold <= 1.0:
             raise ValueError("unknown_threshold must lie in [0, 1]")
         self.unknown_threshold = unknown_threshold
@@ -261,27 +284,40 @@ class Tagger:
         """The head's classes, in the order of the likelihoods."""
         return self.head.classes
 
-    def tag_of(self, likelihoods: np.ndarray, unknown_threshold: float | None = None) -> str:
-        """The arg-max class, or ``Unknown`` when no likelihood reaches the threshold (default: the tagger's)."""
+    def tag_of(
+        self, likelihoods: np.ndarray, unknown_threshold: float | None = None, non_drum: float | None = None
+    ) -> str:
+        """The arg-max class, or ``Unknown`` when no likelihood reaches the threshold (default: the tagger's)
+        or when the gate's ``non_drum`` probability passes the gate's threshold."""
         threshold = self.unknown_threshold if unknown_threshold is None else unknown_threshold
         best = int(np.argmax(likelihoods))
-        return self.classes[best] if likelihoods[best] >= threshold else UNKNOWN
+        if likelihoods[best] < threshold:
+            return UNKNOWN
+        if non_drum is not None and self.gate is not None and non_drum > self.gate.threshold:
+            return UNKNOWN
+        return self.classes[best]
 
     def _result(self, path: str, patch_embeddings: np.ndarray, described: np.ndarray | None = None) -> TagResult:
         mean = self.head.likelihoods(patch_embeddings).mean(axis=0)
+        embedding = patch_embeddings.mean(axis=0)
+        non_drum = None
+        if self.gate is not None and described is not None:
+            non_drum = float(self.gate.probability(gate_features(embedding, described)))
         return TagResult(
             path=path,
-            tag=self.tag_of(mean),
+            tag=self.tag_of(mean, non_drum=non_drum),
             likelihoods={c: float(v) for c, v in zip(self.classes, mean, strict=True)},
-            embedding=patch_embeddings.mean(axis=0),
+            embedding=embedding,
             n_patches=len(patch_embeddings),
-            descriptors=described,
+            descriptors=described if self.describe else None,
+            non_drum=non_drum,
         )
 
     def _decode(self, path: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """Mel patches of a file, and its descriptors when the tagger describes."""
+        """Mel patches of a file, and its descriptors when the tagger describes or gates."""
         y = audio.load(path, self.front_end.sample_rate, max_duration=self.max_duration)
-        described = descriptors.describe(y, self.front_end.sample_rate) if self.describe else None
+        wanted = self.describe or self.gate is not None
+        described = descriptors.describe(y, self.front_end.sample_rate) if wanted else None
         return self.front_end.patches(y), described
 
     def _batched(self, items: Iterable[tuple[str, np.ndarray, np.ndarray | None]]) -> Iterator[TagResult]:
@@ -306,13 +342,20 @@ class Tagger:
         if pending:
             yield from flush()
 
-    def predict_features(self, patches: Iterable[np.ndarray], names: Sequence[str] | None = None) -> list[TagResult]:
-        """Tag pre-computed mel patches, one (n, 187, 96) array per sound."""
+    def predict_features(
+        self,
+        patches: Iterable[np.ndarray],
+        names: Sequence[str] | None = None,
+        described: Sequence[np.ndarray] | None = None,
+    ) -> list[TagResult]:
+        """Tag pre-computed mel patches, one (n, 187, 96) array per sound; the gate needs each sound's
+        descriptors (``described``, one (36,) array per sound) and is skipped without them."""
         arrays = list(patches)
         keys = list(names) if names is not None else [str(i) for i in range(len(arrays))]
-        if len(keys) != len(arrays):
-            raise ValueError("names and patches differ in length")
-        return list(self._batched((k, a, None) for k, a in zip(keys, arrays, strict=True)))
+        extra = list(described) if described is not None else [None] * len(arrays)
+        if len(keys) != len(arrays) or len(extra) != len(arrays):
+            raise ValueError("names, patches and descriptors differ in length")
+        return list(self._batched(zip(keys, arrays, extra, strict=True)))
 
     def predict(
         self,
@@ -374,12 +417,13 @@ def predict_tags_on_computed_mels(
 
     Returns ``{audio path as given to the batch writer: {"tag": str, "likelihoods": {class: float},
     "n_patches": int}}`` in the order of ``npz_files``. ``unknown_threshold`` defaults to the threshold
-    calibrated with the shipped head (the design's 0.6 when the head has none). A file that is not a
+    calibrated with the shipped head alone (the design's 0.6 when the head has none; the non-drum gate is
+    not applied: the design's rule is the threshold alone). A file that is not a
     classification feature file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
     """
     tagger = _shared.get(batch_size)
     if tagger is None:
-        tagger = _shared[batch_size] = Tagger(batch_size=batch_size)
+        tagger = _shared[batch_size] = Tagger(batch_size=batch_size, gate=False)
     batches = (_matching_front_end(load_batch(f, CLASSIFICATION), tagger) for f in npz_files)
     out: dict[str, dict[str, Any]] = {}
     for result in tagger._batched((b.source_path, b.data, None) for b in batches):

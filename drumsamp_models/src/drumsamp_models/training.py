@@ -19,6 +19,7 @@ __all__ = [
     "FitResult",
     "augment",
     "calibrate_unknown_threshold",
+    "calibrate_with_gate",
     "class_weights",
     "fit_head",
     "soft_targets",
@@ -185,3 +186,35 @@ def calibrate_unknown_threshold(
     grid = np.round(np.arange(0.2, 1.0, 0.01), 2) if grid is None else grid
     admissible = [float(t) for t in grid if np.mean(values < t) <= max_drum_rejection]
     return max(admissible) if admissible else float(grid[0])
+
+
+def calibrate_with_gate(
+    max_likelihood: np.ndarray,
+    non_drum: np.ndarray,
+    is_drum: np.ndarray,
+    max_drum_rejection: float = 0.05,
+) -> tuple[float, float]:
+    """The (Unknown threshold, gate threshold) pair that rejects the most non-drums while tagging at most
+    ``max_drum_rejection`` of the drums ``Unknown`` (ties: fewer drums lost).
+
+    A sound is rejected when its ``max_likelihood`` is below the first threshold or its gate probability
+    ``non_drum`` is above the second; both thresholds lie on a 0.01 grid (a gate threshold of 1.0 turns the
+    gate off). Inputs hold one value per validation sound, drums and non-drums.
+    """
+    maxl = np.asarray(max_likelihood, dtype=np.float64)
+    gate = np.asarray(non_drum, dtype=np.float64)
+    drum = np.asarray(is_drum, dtype=bool)
+    if not drum.any() or drum.all():
+        raise ValueError("calibrating the gate needs both drum and non-drum validation sounds")
+    gate_grid = np.round(np.arange(0.05, 1.001, 0.01), 2)
+    by_gate = gate[:, None] > gate_grid[None, :]  # (n, gates)
+    best: tuple[float, float, float, float] = (-1.0, 0.0, 0.2, 1.0)
+    for t1 in np.round(np.arange(0.2, 1.0, 0.01), 2):
+        rejected = (maxl < t1)[:, None] | by_gate
+        lost = rejected[drum].mean(axis=0)
+        caught = rejected[~drum].mean(axis=0)
+        for j in np.flatnonzero(lost <= max_drum_rejection):
+            key = (float(caught[j]), -float(lost[j]))
+            if key > (best[0], -best[1]):
+                best = (key[0], float(lost[j]), float(t1), float(gate_grid[j]))
+    return best[2], best[3]
