@@ -98,13 +98,12 @@ class NonDrumGate:
         penalty = alpha / n
         cut = (d * hidden, d * hidden + hidden, d * hidden + 2 * hidden)
 
+        def unpack(params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+            """(w1, b1, w2, b2) from the flat parameter vector L-BFGS works on."""
+            return params[: cut[0]].reshape(d, hidden), params[cut[0] : cut[1]], params[cut[1] : cut[2]], params[-1]
+
         def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
-            w1, b1, w2, b2 = (
-                params[: cut[0]].reshape(d, hidden),
-                params[cut[0] : cut[1]],
-                params[cut[1] : cut[2]],
-                params[-1],
-            )
+            w1, b1, w2, b2 = unpack(params)
             pre = z @ w1 + b1
             act = np.maximum(pre, 0.0)
             margin = y * (act @ w2 + b2)
@@ -129,10 +128,8 @@ class NonDrumGate:
             ]
         )
         res = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000})
-        p = res.x
-        return cls(
-            mean, scale, p[: cut[0]].reshape(d, hidden), p[cut[0] : cut[1]], p[cut[1] : cut[2]], float(p[-1]), threshold
-        )
+        w1, b1, w2, b2 = unpack(res.x)
+        return cls(mean, scale, w1, b1, w2, float(b2), threshold)
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """P(non-drum) for (n, 236) :func:`gate_features` (or one (236,) row: a 0-d array)."""
