@@ -54,6 +54,12 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
         ]
 
 
+def _file_stamp(path: str) -> str:
+    """Absolute path, size and modification time: what identifies a file's content in the cache keys."""
+    stat = os.stat(path)
+    return f"{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime)}"
+
+
 def _key(
     path: str,
     aug: int,
@@ -62,8 +68,7 @@ def _key(
     peak_normalize: bool = False,
     sample_rate: int = features.MUSICNN_SR,
 ) -> str:
-    stat = os.stat(path)
-    text = f"{CACHE_VERSION}|{os.path.abspath(path)}|{stat.st_size}|{int(stat.st_mtime)}|{aug}|{seed}|{trim_silence}"
+    text = f"{CACHE_VERSION}|{_file_stamp(path)}|{aug}|{seed}|{trim_silence}"
     if peak_normalize:
         text += "|peak"
     if sample_rate != features.MUSICNN_SR:
@@ -124,8 +129,7 @@ def row_descriptors(rows: Sequence[Row], cache_dir: str | os.PathLike[str]) -> n
     cache.mkdir(parents=True, exist_ok=True)
     out = np.zeros((len(rows), len(descriptors.NAMES)), np.float32)
     for i, row in enumerate(rows):
-        stat = os.stat(row.path)
-        text = f"descriptors-v{descriptors.VERSION}|{os.path.abspath(row.path)}|{stat.st_size}|{int(stat.st_mtime)}"
+        text = f"descriptors-v{descriptors.VERSION}|{_file_stamp(row.path)}"
         target = cache / f"{hashlib.sha1(text.encode()).hexdigest()}.npy"
         if not target.exists():
             np.save(target, descriptors.describe_file(row.path))
