@@ -23,7 +23,7 @@ DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
 GATE := drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 
-.PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger
+.PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger evaluate-independent
 
 help:
 	@echo "make run     install what is missing, then serve DrumSampler on http://$(HOST):$(PORT) (data in DATA_DIR=$(DATA_DIR))"
@@ -33,6 +33,7 @@ help:
 	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
 	@echo "make train-tagger     train the tagger head and non-drum gate on it (writes $(HEAD), $(GATE))"
 	@echo "make evaluate-tagger  evaluate the shipped head on the kit-disjoint test split"
+	@echo "make evaluate-independent  evaluate the shipped tagger on the reserved sonic-pi-samples (never trained on)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is needed (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -82,6 +83,11 @@ train-tagger: dataset
 
 evaluate-tagger: dataset
 	$(PY) -m tools.evaluate_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split test
+
+evaluate-independent: install
+	tools/install_debian.sh sonic-pi-samples
+	$(PY) tools/build_independent.py --out "$(CURDIR)/data/independent/manifest.csv"
+	$(PY) -m tools.evaluate_tagger --manifest "$(CURDIR)/data/independent/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split independent
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache

@@ -22,6 +22,8 @@ from drumsamp_models.tagger import MusicnnEmbedder
 from drumsamp_models.training import augment
 
 CACHE_VERSION = "v1"
+# DATA_NOTES reserves these sources for independent evaluation: no training, tuning or calibration on them.
+RESERVED_SOURCES = ("sonic-pi", "supersonic")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
         ]
 
 
+def reserved(rows: Sequence[Row]) -> list[Row]:
+    """The rows that come from a source reserved for independent evaluation (:data:`RESERVED_SOURCES`)."""
+    return [r for r in rows if any(k in f"{r.source}|{r.path}".lower() for k in RESERVED_SOURCES)]
+
+
 def _file_stamp(path: str) -> str:
     """Absolute path, size and modification time: what identifies a file's content in the cache keys."""
     stat = os.stat(path)
@@ -67,12 +74,15 @@ def _key(
     trim_silence: bool,
     peak_normalize: bool = False,
     sample_rate: int = features.MUSICNN_SR,
+    eq: float = 0.0,
 ) -> str:
     text = f"{CACHE_VERSION}|{_file_stamp(path)}|{aug}|{seed}|{trim_silence}"
     if peak_normalize:
         text += "|peak"
     if sample_rate != features.MUSICNN_SR:
         text += f"|sr{sample_rate}"
+    if eq and aug:
+        text += f"|eq{eq:g}"
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -85,11 +95,13 @@ def patch_embeddings(
     trim_silence: bool = True,
     peak_normalize: bool = False,
     sample_rate: int = features.MUSICNN_SR,
+    eq: float = 0.0,
 ) -> tuple[list[np.ndarray], list[Row]]:
     """Per-patch embeddings of every row and of ``augmentations`` random variants of each.
 
     ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`;
     ``peak_normalize`` and ``sample_rate`` too: see :class:`drumsamp_models.features.FrontEnd`.
+    ``eq`` is the augmentations' probability of a random tone change (:func:`~drumsamp_models.training.augment`).
 
     Returns one (n_patches, 200) array per (row, variant) and the matching rows. Rows whose audio
     cannot be decoded are skipped with a message.
@@ -105,7 +117,7 @@ def patch_embeddings(
             print(f"skipped {row.path}: no such file")
             continue
         for aug in range(augmentations + 1):
-            target = cache / f"{_key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate)}.npy"
+            target = cache / f"{_key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate, eq)}.npy"
             if target.exists():
                 emb = np.load(target)
             else:
@@ -115,7 +127,7 @@ def patch_embeddings(
                     print(f"skipped {row.path}: {exc.reason}")
                     break
                 if aug:
-                    y = augment(y, front.sample_rate, np.random.default_rng([seed, index, aug]))
+                    y = augment(y, front.sample_rate, np.random.default_rng([seed, index, aug]), eq)
                 emb = embedder(front.patches(y)).astype(np.float32)
                 np.save(target, emb)
             out.append(emb)

@@ -39,7 +39,7 @@ from drumsamp_models.training import (
     soft_targets,
 )
 from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods
-from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors, stack_patches
+from tools.tagger_data import Row, patch_embeddings, read_manifest, reserved, row_descriptors, stack_patches
 
 
 def _front_end(args: argparse.Namespace) -> dict:
@@ -131,7 +131,9 @@ def _final_gate(
 
 def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """The design's protocol: fit on train, best epoch on val, threshold calibrated on val."""
-    tr_emb, tr_kept = patch_embeddings(train_rows, args.cache, args.augment, args.seed, "train", **_front_end(args))
+    tr_emb, tr_kept = patch_embeddings(
+        train_rows, args.cache, args.augment, args.seed, "train", eq=args.eq, **_front_end(args)
+    )
     va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_front_end(args))
     fit = _fit(args, tr_emb, tr_kept, (va_emb, va_kept))
     ev = _calibrated(args, file_likelihoods(fit.head, va_emb), [r.label for r in va_kept])
@@ -150,7 +152,9 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
 
 def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """Leave-one-group-out over ``rows`` for the estimate and the threshold, then one fit on all of them."""
-    all_emb, all_rows = patch_embeddings(rows, args.cache, args.augment, args.seed, "train+val", **_front_end(args))
+    all_emb, all_rows = patch_embeddings(
+        rows, args.cache, args.augment, args.seed, "train+val", eq=args.eq, **_front_end(args)
+    )
     clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
     groups = sorted({r.group for r in clean_rows})
     oof = np.zeros((len(clean_rows), len(CLASSES)))
@@ -189,6 +193,7 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
         "learning_rate": args.lr,
         "seed": args.seed,
         "augment": args.augment,
+        "eq": args.eq,
         "smoothing": args.smoothing,
         "dropout": args.dropout,
         "unknown_share": args.unknown_share,
@@ -199,6 +204,11 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
 def train(args: argparse.Namespace) -> tuple[Head, NonDrumGate]:
     """Read the manifest and run the chosen protocol."""
     rows = read_manifest(args.manifest)
+    if bad := reserved(rows):
+        raise SystemExit(
+            f"error: {args.manifest} holds {len(bad)} sounds reserved for independent evaluation "
+            f"(e.g. {bad[0].path}); they are never trained on"
+        )
     train_rows = [r for r in rows if r.split == "train"]
     val_rows = [r for r in rows if r.split == "val"]
     if args.per_label:
@@ -221,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gate-alpha", type=float, default=1.0, help="L2 penalty of the non-drum gate")
     parser.add_argument("--protocol", choices=["grouped-cv", "holdout"], default="grouped-cv")
     parser.add_argument("--augment", type=int, default=4, help="augmented variants per training sound")
+    parser.add_argument(
+        "--eq", type=float, default=0.0, help="probability of a random tone change (high and low shelf) per variant"
+    )
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=3e-4)

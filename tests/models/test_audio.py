@@ -155,6 +155,34 @@ def test_truncated_ogg(tmp_path: Path) -> None:
     assert str(path) in str(info.value) and "truncated" in info.value.reason
 
 
+def _ogg_crc(page: bytes) -> int:
+    """The CRC-32 of an Ogg page (polynomial 0x04c11db7, no reflection), its CRC field counted as zeros."""
+    crc = 0
+    for byte in page[:22] + b"\0\0\0\0" + page[26:]:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+            crc &= 0xFFFFFFFF
+    return crc
+
+
+def test_ogg_without_end_of_stream_flag_is_read_whole(tmp_path: Path) -> None:
+    """Some encoders never flag the last page (files of Debian's kapman): a whole last page is a complete file."""
+    y = noise_burst(1.0, decay=2.0)
+    data = bytearray(write(tmp_path / "flagged.ogg", y, fmt="OGG", subtype="VORBIS").read_bytes())
+    last = data.rfind(b"OggS")
+    assert data[last + 5] & 0x04
+    data[last + 5] &= ~0x04 & 0xFF
+    data[last + 22 : last + 26] = _ogg_crc(bytes(data[last:])).to_bytes(4, "little")
+    path = tmp_path / "unflagged.ogg"
+    path.write_bytes(bytes(data))
+    got = audio.load(path, 44100)
+    np.testing.assert_allclose(got, audio.load(tmp_path / "flagged.ogg", 44100), atol=1e-6)
+    assert len(got) == pytest.approx(len(y), abs=1)
+    path.write_bytes(bytes(data[: last + 40]))  # the same file cut inside its last page
+    _raises(UnreadableAudioError, path, "truncated OGG")
+
+
 def test_header_only_wav_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "none.wav"
     sf.write(path, np.zeros(0, dtype=np.float32), 44100)

@@ -18,7 +18,15 @@ from drumsamp_models.tagger import (
     calibrated_threshold,
     silence_trimmed_length,
 )
-from drumsamp_models.training import augment, calibrate_unknown_threshold, class_weights, fit_head, soft_targets
+from drumsamp_models.training import (
+    augment,
+    calibrate_unknown_threshold,
+    class_weights,
+    fit_head,
+    random_eq,
+    shelf_filter,
+    soft_targets,
+)
 from tests.audio_factory import kick, noise_burst, tone, write
 
 
@@ -147,6 +155,52 @@ def test_augment_is_seeded_finite_and_bounded() -> None:
         np.isfinite(v).all() and np.max(np.abs(v)) <= 1.0 and 0.3 * len(y) < len(v) < 2 * len(y) for v in variants
     )
     assert len({round(float(np.sum(v**2)), 3) for v in variants}) == 8
+
+
+def _gain_db(y: np.ndarray, sr: int, freq: float) -> float:
+    """The gain of a filter at ``freq`` Hz, from its response ``y`` to a unit impulse."""
+    spectrum = np.abs(np.fft.rfft(y))
+    return float(20 * np.log10(spectrum[np.argmin(np.abs(np.fft.rfftfreq(len(y), 1 / sr) - freq))]))
+
+
+@pytest.mark.parametrize(("kind", "gain"), [("high", 6.0), ("high", -15.0), ("low", 6.0), ("low", -6.0)])
+def test_shelf_filter_has_its_gain_on_its_side_and_none_on_the_other(kind: str, gain: float) -> None:
+    sr, freq = 32000, 1000.0
+    impulse = np.zeros(16384)
+    impulse[0] = 1.0
+    response = shelf_filter(impulse, sr, freq, gain, kind)
+    shelf_side, flat_side = (12000.0, 30.0) if kind == "high" else (30.0, 12000.0)
+    assert _gain_db(response, sr, shelf_side) == pytest.approx(gain, abs=0.3)
+    assert _gain_db(response, sr, flat_side) == pytest.approx(0.0, abs=0.3)
+    assert _gain_db(response, sr, freq) == pytest.approx(gain / 2, abs=0.3)
+
+
+def test_shelf_filter_refuses_a_frequency_past_nyquist() -> None:
+    with pytest.raises(ValueError, match="Nyquist"):
+        shelf_filter(np.zeros(10), 16000, 9000.0, 3.0)
+    with pytest.raises(ValueError, match="kind"):
+        shelf_filter(np.zeros(10), 16000, 1000.0, 3.0, "band")
+
+
+def test_random_eq_changes_the_tone_not_the_length() -> None:
+    y = noise_burst(0.3, 32000)
+    variants = [random_eq(y, 32000, np.random.default_rng(s)) for s in range(6)]
+    assert all(len(v) == len(y) and np.isfinite(v).all() for v in variants)
+    centroids = {
+        round(float(np.sum(np.abs(np.fft.rfft(v)) * np.arange(len(v) // 2 + 1)) / np.sum(np.abs(np.fft.rfft(v)))))
+        for v in variants
+    }
+    assert len(centroids) == 6
+
+
+def test_augment_without_eq_is_unchanged_by_the_eq_option_and_with_it_differs() -> None:
+    y = kick(0.5, 16000)
+    np.testing.assert_array_equal(
+        augment(y, 16000, np.random.default_rng(3)), augment(y, 16000, np.random.default_rng(3), eq=0.0)
+    )
+    assert not np.allclose(
+        augment(y, 16000, np.random.default_rng(3)), augment(y, 16000, np.random.default_rng(3), eq=1.0)
+    )
 
 
 def test_fit_head_separates_two_clusters() -> None:

@@ -129,14 +129,26 @@ def _check_header(path: str, snd: sf.SoundFile) -> None:
 
 
 def _ogg_ends_stream(path: str) -> bool:
-    """True when the last Ogg page of the file carries the end-of-stream flag (a complete file)."""
+    """True when the file's last Ogg page is whole: it carries the end-of-stream flag, or its header, segment
+    table and body end exactly at the end of the file.
+
+    Some encoders never set the flag (KDE's kapman ships such files): a whole last page is enough. A file cut
+    inside a page fails; one cut exactly between two pages cannot be told from a complete one and decodes to a
+    shorter sound.
+    """
     with open(path, "rb") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         fh.seek(max(0, size - 65536))
         tail = fh.read()
     pos = tail.rfind(b"OggS")
-    return pos >= 0 and pos + 5 < len(tail) and bool(tail[pos + 5] & 0x04)
+    if pos < 0 or pos + 27 > len(tail):
+        return False
+    if tail[pos + 5] & 0x04:
+        return True
+    segments = tail[pos + 26]
+    table = tail[pos + 27 : pos + 27 + segments]
+    return len(table) == segments and pos + 27 + segments + sum(table) == len(tail)
 
 
 def info(path: str | os.PathLike[str]) -> AudioInfo:

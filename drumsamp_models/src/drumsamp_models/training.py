@@ -22,6 +22,8 @@ __all__ = [
     "calibrate_with_gate",
     "class_weights",
     "fit_head",
+    "random_eq",
+    "shelf_filter",
     "soft_targets",
 ]
 
@@ -40,12 +42,59 @@ def _reverb(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     return (1 - mix) * dry + mix * wet
 
 
-def augment(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+def shelf_filter(
+    y: np.ndarray, sr: int, freq: float, gain_db: float, kind: str = "high", slope: float = 1.0
+) -> np.ndarray:
+    """Boost or cut everything above (``kind="high"``) or below (``"low"``) ``freq`` Hz by ``gain_db``.
+
+    A second-order shelving filter (R. Bristow-Johnson's audio EQ cookbook) with shelf slope ``slope``.
+    """
+    from scipy.signal import lfilter
+
+    if kind not in ("high", "low"):
+        raise ValueError("kind must be 'high' or 'low'")
+    if not 0 < freq < sr / 2:
+        raise ValueError("freq must lie between 0 and the Nyquist frequency")
+    a_gain = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * freq / sr
+    cos_w0 = np.cos(w0)
+    alpha = np.sin(w0) / 2 * np.sqrt((a_gain + 1 / a_gain) * (1 / slope - 1) + 2)
+    root = 2 * np.sqrt(a_gain) * alpha
+    sign = 1.0 if kind == "high" else -1.0
+    b = a_gain * np.array(
+        [
+            (a_gain + 1) + sign * (a_gain - 1) * cos_w0 + root,
+            -2 * sign * ((a_gain - 1) + sign * (a_gain + 1) * cos_w0),
+            (a_gain + 1) + sign * (a_gain - 1) * cos_w0 - root,
+        ]
+    )
+    a = np.array(
+        [
+            (a_gain + 1) - sign * (a_gain - 1) * cos_w0 + root,
+            2 * sign * ((a_gain - 1) - sign * (a_gain + 1) * cos_w0),
+            (a_gain + 1) - sign * (a_gain - 1) * cos_w0 - root,
+        ]
+    )
+    return lfilter(b / a[0], a / a[0], y).astype(y.dtype, copy=False)
+
+
+def random_eq(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A random tone change, as from a mixing desk or another microphone: a high shelf (1.5-8 kHz,
+    -15 to +6 dB) and a low shelf (60-400 Hz, -6 to +6 dB)."""
+    high = float(np.exp(rng.uniform(np.log(1500), np.log(min(8000, 0.45 * sr)))))
+    y = shelf_filter(y, sr, high, rng.uniform(-15, 6), "high")
+    low = float(np.exp(rng.uniform(np.log(60), np.log(400))))
+    return shelf_filter(y, sr, low, rng.uniform(-6, 6), "low")
+
+
+def augment(y: np.ndarray, sr: int, rng: np.random.Generator, eq: float = 0.0) -> np.ndarray:
     """A random, label-preserving variant of a drum sound.
 
     Applies, each with some probability: playback-speed change (pitch and length together, ±2
     semitones), pitch shift (±2 semitones), time stretch (0.85-1.15), polarity inversion, a short
-    reverb, background noise (30-50 dB SNR), and always a gain change (-12 to +3 dB, peak kept ≤ 1).
+    reverb, background noise (30-50 dB SNR), with probability ``eq`` a random tone change
+    (:func:`random_eq`), and always a gain change (-12 to +3 dB, peak kept ≤ 1). With ``eq=0`` the
+    variants are those of versions before 0.6, draw for draw.
     """
     import librosa
 
@@ -65,6 +114,10 @@ def augment(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
         power = np.mean(y**2) + 1e-12
         snr_db = rng.uniform(30, 50)
         y = y + rng.standard_normal(len(y)) * np.sqrt(power / 10 ** (snr_db / 10))
+    if eq:
+        eq_rng = np.random.default_rng(rng.integers(2**63))
+        if eq_rng.random() < eq:
+            y = random_eq(y, sr, eq_rng)
     y = y * 10 ** (rng.uniform(-12, 3) / 20)
     peak = float(np.max(np.abs(y))) if len(y) else 0.0
     if peak > 1.0:
