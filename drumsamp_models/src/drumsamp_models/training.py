@@ -93,8 +93,8 @@ def augment(y: np.ndarray, sr: int, rng: np.random.Generator, eq: float = 0.0) -
     Applies, each with some probability: playback-speed change (pitch and length together, ±2
     semitones), pitch shift (±2 semitones), time stretch (0.85-1.15), polarity inversion, a short
     reverb, background noise (30-50 dB SNR), with probability ``eq`` a random tone change
-    (:func:`random_eq`), and always a gain change (-12 to +3 dB, peak kept ≤ 1). With ``eq=0`` the
-    variants are those of versions before 0.6, draw for draw.
+    (:func:`random_eq`), and always a gain change (-12 to +3 dB, peak kept ≤ 1). With ``eq=0`` (the
+    default) no extra random number is drawn: the variants are those of 0.5.0 and earlier, draw for draw.
     """
     import librosa
 
