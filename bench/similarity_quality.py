@@ -45,10 +45,12 @@ from drumsamp_models.features import FrontEnd
 from drumsamp_models.index import LibraryIndex
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.tagger_data import is_reserved  # noqa: E402 (the repository root first)
+
 MANIFEST = ROOT / "data" / "dataset" / "manifest.csv"
 CACHE = ROOT / "data" / "cache" / "similarity"
 ONE_SHOTS = ("Kick", "Snare", "Cymbal", "Tom")
-RESERVED = ("sonic-pi", "supersonic")
 DESIGN_THRESHOLD = 0.002
 N_EXAMPLES = 5
 TASKS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
@@ -99,7 +101,7 @@ def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     rows = [r for r in rows if r["label"] in ONE_SHOTS]
-    bad = [r["path"] for r in rows if any(k in (r["source"] + r["path"]).lower() for k in RESERVED)]
+    bad = [r["path"] for r in rows if is_reserved(r["source"], r["path"])]
     if bad:
         raise SystemExit(f"reserved evaluation sounds in the manifest, refusing: {bad[:3]}")
     return rows
@@ -384,7 +386,6 @@ def shipped_tagger_classes(rows: Sequence[Sound]) -> np.ndarray | None:
     cached by ``tools/tagger_data.py`` under ``data/cache/embeddings``. None when that is unavailable.
     """
     try:
-        sys.path.insert(0, str(ROOT))
         from drumsamp_models.tagger import Head
         from tools.tagger_data import Row, patch_embeddings
     except ImportError as exc:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drumsamp_models import audio
 from drumsamp_models.errors import AudioError
 from tools.dataset.manifest import Item, write_manifest
-from tools.dataset.rules import LABELS
+from tools.dataset.rules import LABELS, UNKNOWN
 
 SAMPLES_DIR = Path("/usr/share/sonic-pi/samples")
 LABELS_FILE = Path(__file__).resolve().parent / "dataset" / "sonic_pi_labels.csv"
@@ -53,8 +53,8 @@ def read_labels(path: Path = LABELS_FILE) -> dict[str, tuple[str, str, str]]:
                 raise LabelTableError(f"{path}:{line}: only a left-out sound has no label ({name})")
             if label and label not in LABELS:
                 raise LabelTableError(f"{path}:{line}: label {label!r} is not one of {', '.join(LABELS)}")
-            if (label == LABELS[-1]) != (role in ("negative", "hard_negative")):
-                raise LabelTableError(f"{path}:{line}: {name}: non-drum roles go with the label {LABELS[-1]}")
+            if (label == UNKNOWN) != (role in ("negative", "hard_negative")):
+                raise LabelTableError(f"{path}:{line}: {name}: non-drum roles go with the label {UNKNOWN}")
             if name in out:
                 raise LabelTableError(f"{path}:{line}: {name} is listed twice")
             out[name] = (label, row["subclass"], role)

@@ -56,9 +56,14 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Row]:
         ]
 
 
+def is_reserved(source: str, path: str) -> bool:
+    """Whether a sound comes from a source reserved for independent evaluation (:data:`RESERVED_SOURCES`)."""
+    return any(k in f"{source}|{path}".lower() for k in RESERVED_SOURCES)
+
+
 def reserved(rows: Sequence[Row]) -> list[Row]:
-    """The rows that come from a source reserved for independent evaluation (:data:`RESERVED_SOURCES`)."""
-    return [r for r in rows if any(k in f"{r.source}|{r.path}".lower() for k in RESERVED_SOURCES)]
+    """The rows that come from a source reserved for independent evaluation."""
+    return [r for r in rows if is_reserved(r.source, r.path)]
 
 
 def _file_stamp(path: str) -> str:
