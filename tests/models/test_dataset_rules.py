@@ -515,3 +515,41 @@ def test_foxdot_is_labelled_by_folder_and_keeps_reserved_copies_out(tmp_path: Pa
         assert (row["label"] == "") == (row["role"] == "left_out"), folder
         assert row["label"] == "" or row["label"] in ("Kick", "Snare", "Cymbal", "Tom", UNKNOWN), folder
         assert row["label"] != "" or row["note"], folder
+
+
+def test_near_copies_across_splits_stay_in_the_scarcer_split_only() -> None:
+    from tools.dataset.build import NEAR_COPY, _dedupe
+
+    rng = np.random.default_rng(5)
+    hit = kick(0.4)
+    # the same hit re-processed: too different for de-duplication (0.99), alike enough to leak (NEAR_COPY)
+    noisy = hit + rng.normal(0.0, 0.3 * float(np.std(hit[: round(0.3 * 44100)])), hit.shape)
+    other = noise_burst(0.4, seed=9)
+    prints = [dedupe.fingerprint(y, sr=44100) for y in (hit, noisy, other, tone(180, 0.4, decay=8.0))]
+    sim = float(dedupe.similarity_matrix([prints[0], prints[1]])[0, 1])
+    assert NEAR_COPY <= sim < dedupe.THRESHOLD, sim
+
+    def item(name: str, split: str, label: str = "Kick") -> Item:
+        return Item(
+            path=name,
+            label=label,
+            subclass="kick",
+            kit_type="",
+            source="s",
+            kit=name,
+            licence="",
+            origin="",
+            split=split,
+            group=name,
+        )
+
+    items = [
+        item("test_kick", "test"),
+        item("train_kick", "train"),
+        item("train_hat", "train", "Cymbal"),
+        item("test_kick_2", "test"),
+    ]
+    kept, removed, skipped = _dedupe(items, prints, log=lambda _m: None)
+    assert [i.path for i in kept] == ["test_kick", "test_kick_2", "train_hat"]
+    assert [(r[0], r[1]) for r in removed] == [("train_kick", "test_kick")]
+    assert removed[0][2] == f"near copy (correlation >= {NEAR_COPY}) of a test sound" and not skipped

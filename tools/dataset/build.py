@@ -58,6 +58,8 @@ DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "foxdot", "freepat
 DEFAULT_LOOPS = {"train": 240, "val": 60, "test": 80}
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}
 LOOP_VERSION = 1  # bump when loop rendering changes
+NEAR_COPY = 0.9
+"""Two sounds of different splits this alike (onset-aligned correlation) count as one recording."""
 
 
 @dataclass
@@ -102,10 +104,36 @@ def _dedupe(
     for c, k in sorted(copies.items()):
         why = "same recording in another group" if items[c].group != items[k].group else "gain copy / same recording"
         removed.append((items[c].path, items[k].path, why))
-    kept = [items[i] for i in order if i not in copies]
+    near = _near_copies_across_splits(items, prints, order, set(copies) | ambiguous)
+    for c, k in sorted(near.items()):
+        why = f"near copy (correlation >= {NEAR_COPY}) of a {items[k].split} sound"
+        removed.append((items[c].path, items[k].path, why))
+    kept = [items[i] for i in order if i not in copies and i not in near]
     cross = sum(1 for r in removed if r[2].startswith("same recording in another"))
-    log(f"  dedupe: {len(items)} -> {len(kept)} ({len(removed)} copies removed, {cross} across groups)")
+    log(
+        f"  dedupe: {len(items)} -> {len(kept)} ({len(removed)} copies removed, {cross} across groups, "
+        f"{len(near)} near copies across splits)"
+    )
     return kept, removed, skipped
+
+
+def _near_copies_across_splits(
+    items: list[Item], prints: list[np.ndarray | None], order: list[int], gone: set[int]
+) -> dict[int, int]:
+    """``{index: index kept}`` for sounds that closely resemble a sound of another split (correlation of
+    :data:`NEAR_COPY` or more: re-cut, re-processed or re-sampled copies that de-duplication's 0.99 misses).
+    The sound of the scarcer split (test, then val) stays; the other is removed so that no split leaks."""
+    live = [i for i in order if i not in gone]
+    alive = set(live)
+    pairs = dedupe.similar_pairs([prints[i] if i in alive else None for i in range(len(items))], NEAR_COPY)
+    rank = {i: r for r, i in enumerate(live)}
+    ordered = sorted((min(rank[i], rank[j]), max(rank[i], rank[j])) for i, j, _ in pairs)
+    near: dict[int, int] = {}
+    for r_keep, r_drop in ordered:  # scarcest kept sound first; a removed sound removes nothing more
+        keep, drop = live[r_keep], live[r_drop]
+        if items[keep].split != items[drop].split and keep not in near:
+            near.setdefault(drop, keep)
+    return near
 
 
 def _slug(text: str) -> str:
