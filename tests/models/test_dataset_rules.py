@@ -518,7 +518,8 @@ def test_foxdot_is_labelled_by_folder_and_keeps_reserved_copies_out(tmp_path: Pa
 
 
 def test_near_copies_across_splits_stay_in_the_scarcer_split_only() -> None:
-    from tools.dataset.build import NEAR_COPY, _dedupe
+    from tools.dataset.build import _dedupe
+    from tools.dataset.dedupe import NEAR_COPY
 
     rng = np.random.default_rng(5)
     hit = kick(0.4)

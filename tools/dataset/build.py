@@ -58,8 +58,6 @@ DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "foxdot", "freepat
 DEFAULT_LOOPS = {"train": 240, "val": 60, "test": 80}
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}
 LOOP_VERSION = 1  # bump when loop rendering changes
-NEAR_COPY = 0.9
-"""Two sounds of different splits this alike (onset-aligned correlation) count as one recording."""
 
 
 @dataclass
@@ -106,7 +104,7 @@ def _dedupe(
         removed.append((items[c].path, items[k].path, why))
     near = _near_copies_across_splits(items, prints, order, set(copies) | ambiguous)
     for c, k in sorted(near.items()):
-        why = f"near copy (correlation >= {NEAR_COPY}) of a {items[k].split} sound"
+        why = f"near copy (correlation >= {dedupe.NEAR_COPY}) of a {items[k].split} sound"
         removed.append((items[c].path, items[k].path, why))
     kept = [items[i] for i in order if i not in copies and i not in near]
     cross = sum(1 for r in removed if r[2].startswith("same recording in another"))
@@ -121,11 +119,12 @@ def _near_copies_across_splits(
     items: list[Item], prints: list[np.ndarray | None], order: list[int], gone: set[int]
 ) -> dict[int, int]:
     """``{index: index kept}`` for sounds that closely resemble a sound of another split (correlation of
-    :data:`NEAR_COPY` or more: re-cut, re-processed or re-sampled copies that de-duplication's 0.99 misses).
-    The sound of the scarcer split (test, then val) stays; the other is removed so that no split leaks."""
+    ``dedupe.NEAR_COPY`` or more: re-cut, re-processed or re-sampled copies that de-duplication's 0.99
+    misses). The sound of the scarcer split (test, then val) stays; the other is removed so that no split
+    leaks."""
     live = [i for i in order if i not in gone]
     alive = set(live)
-    pairs = dedupe.similar_pairs([prints[i] if i in alive else None for i in range(len(items))], NEAR_COPY)
+    pairs = dedupe.similar_pairs([prints[i] if i in alive else None for i in range(len(items))], dedupe.NEAR_COPY)
     rank = {i: r for r, i in enumerate(live)}
     ordered = sorted((min(rank[i], rank[j]), max(rank[i], rank[j])) for i, j, _ in pairs)
     near: dict[int, int] = {}

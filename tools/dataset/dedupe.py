@@ -13,8 +13,10 @@ import numpy as np
 
 __all__ = [
     "DEDUPE_RATE",
+    "NEAR_COPY",
     "THRESHOLD",
     "WINDOW",
+    "cross_similarity",
     "find_copies",
     "fingerprint",
     "same_recording",
@@ -25,6 +27,9 @@ __all__ = [
 DEDUPE_RATE = 22050
 WINDOW = 0.3
 THRESHOLD = 0.99
+NEAR_COPY = 0.9
+"""Below :data:`THRESHOLD` but this alike: a re-cut, re-processed or re-sampled copy, which must not cross
+from a reserved package or a scarcer split into training."""
 MAX_LAG = 2
 _ONSET_REL = 0.05  # onset = first sample reaching 5 % of the peak (the same for any gain)
 
@@ -49,19 +54,26 @@ def fingerprint(y: np.ndarray, sr: int = DEDUPE_RATE, window: float = WINDOW) ->
     return seg / norm
 
 
+def cross_similarity(prints: Sequence[np.ndarray], others: Sequence[np.ndarray]) -> np.ndarray:
+    """Best correlation over lags of -MAX_LAG..MAX_LAG samples of every fingerprint in ``prints`` (rows) with
+    every fingerprint in ``others`` (columns)."""
+    if not prints or not others:
+        return np.zeros((len(prints), len(others)), dtype=np.float32)
+    a = np.stack(prints).astype(np.float32)
+    b = np.stack(others).astype(np.float32)
+    n = a.shape[1] - 2 * MAX_LAG
+    centre_a, centre_b = a[:, MAX_LAG : MAX_LAG + n], b[:, MAX_LAG : MAX_LAG + n]
+    best = centre_a @ centre_b.T
+    for lag in range(1, MAX_LAG + 1):
+        forward = centre_a @ b[:, MAX_LAG + lag : MAX_LAG + lag + n].T
+        backward = (centre_b @ a[:, MAX_LAG + lag : MAX_LAG + lag + n].T).T
+        best = np.maximum(best, np.maximum(forward, backward))
+    return best
+
+
 def similarity_matrix(prints: Sequence[np.ndarray]) -> np.ndarray:
     """Best correlation over lags of -MAX_LAG..MAX_LAG samples for every pair of fingerprints."""
-    if not prints:
-        return np.zeros((0, 0), dtype=np.float32)
-    full = np.stack(prints).astype(np.float32)
-    n = full.shape[1] - 2 * MAX_LAG
-    centre = full[:, MAX_LAG : MAX_LAG + n]
-    best = centre @ centre.T
-    for lag in range(1, MAX_LAG + 1):
-        shifted = full[:, MAX_LAG + lag : MAX_LAG + lag + n]
-        cross = centre @ shifted.T
-        best = np.maximum(best, np.maximum(cross, cross.T))
-    return best
+    return cross_similarity(prints, prints)
 
 
 def same_recording(a: np.ndarray, b: np.ndarray, sr: int = DEDUPE_RATE, threshold: float = THRESHOLD) -> bool:

