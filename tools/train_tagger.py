@@ -63,7 +63,8 @@ def subsample(rows: Sequence[Row], per_label: int, seed: int) -> list[Row]:
 
 def _fit(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row], val=None) -> FitResult:
     """Fit a head on per-patch embeddings; ``val`` = (embeddings, rows) selects the best epoch."""
-    x, labels, _ = stack_patches(emb, rows)
+    x, labels, owner = stack_patches(emb, rows)
+    groups = [rows[i].group for i in owner]
     kw: dict = {}
     if val is not None:
         xv, val_labels, _ = stack_patches(*val)
@@ -75,7 +76,7 @@ def _fit(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row], val=N
     return fit_head(
         x,
         soft_targets(labels, CLASSES, args.smoothing),
-        sample_weight=class_weights(labels, args.unknown_share),
+        sample_weight=class_weights(labels, args.unknown_share, groups, args.group_balance),
         epochs=args.epochs,
         dropout=args.dropout,
         learning_rate=args.lr,
@@ -197,6 +198,7 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
         "smoothing": args.smoothing,
         "dropout": args.dropout,
         "unknown_share": args.unknown_share,
+        "group_balance": args.group_balance,
         "manifest_sha1": _sha1(args.manifest),
     }
 
@@ -240,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--smoothing", type=float, default=0.1, help="label smoothing of drum targets")
     parser.add_argument("--unknown-share", type=float, default=1.0, help="weight of non-drums, in classes")
+    parser.add_argument(
+        "--group-balance",
+        type=float,
+        default=0.0,
+        help="within a class, weight a sound n**-P where its group holds n of that class (0: off, 1: groups equal)",
+    )
     parser.add_argument("--max-drum-rejection", type=float, default=0.05, help="calibration: drums → Unknown")
     parser.add_argument("--per-label", type=int, default=0, help="use at most this many sounds per label (smoke)")
     parser.add_argument("--seed", type=int, default=0)

@@ -137,6 +137,19 @@ def test_soft_targets_and_weights() -> None:
     assert w[:3].sum() == pytest.approx(w[3]) and w[4] == pytest.approx(w[3] / 2)
 
 
+def test_group_balance_evens_out_kits_within_each_class() -> None:
+    labels = ["Kick"] * 4 + ["Snare"] * 2
+    groups = ["big", "big", "big", "small", "big", "small"]
+    plain = class_weights(labels, groups=groups)
+    np.testing.assert_allclose(plain[:4], plain[0])
+    equal = class_weights(labels, groups=groups, group_power=1.0)
+    assert equal[:3].sum() == pytest.approx(equal[3])
+    assert equal[:4].sum() == pytest.approx(equal[4:].sum())
+    half = class_weights(labels, groups=groups, group_power=0.5)
+    assert half[3] / half[0] == pytest.approx(np.sqrt(3))
+    assert half.sum() == pytest.approx(len(labels))
+
+
 def test_calibration_picks_highest_admissible_threshold() -> None:
     maxp = np.concatenate([np.full(97, 0.95), [0.5, 0.45, 0.4]])
     assert calibrate_unknown_threshold(maxp, max_drum_rejection=0.03) == 0.95

@@ -142,12 +142,29 @@ def soft_targets(labels: Sequence[str], classes: Sequence[str] = CLASSES, smooth
     return out
 
 
-def class_weights(labels: Sequence[str], unknown_share: float = 1.0) -> np.ndarray:
-    """Per-sample weights giving every class the same total weight (Unknown: ``unknown_share`` of a class)."""
+def class_weights(
+    labels: Sequence[str],
+    unknown_share: float = 1.0,
+    groups: Sequence[str] | None = None,
+    group_power: float = 0.0,
+) -> np.ndarray:
+    """Per-sample weights giving every class the same total weight (Unknown: ``unknown_share`` of a class).
+
+    With ``groups`` (a kit family or source per sample), a sample of a class that its group holds ``n`` of is
+    first weighted ``n ** -group_power``: 0 leaves big kits their weight, 1 gives every group the same share
+    of each class it holds, so that one kit's many velocity layers do not outweigh the other kits.
+    """
     labels_arr = np.asarray(labels)
-    names, counts = np.unique(labels_arr, return_counts=True)
-    per_class = dict(zip(names.tolist(), counts.tolist(), strict=True))
-    weights = np.array([1.0 / per_class[label] for label in labels_arr], dtype=np.float32)
+    if groups is None or group_power == 0.0:
+        raw = np.ones(len(labels_arr), dtype=np.float32)
+    else:
+        cells = [f"{g}\x00{label}" for g, label in zip(groups, labels_arr.tolist(), strict=True)]
+        _, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+        raw = (counts[inverse].astype(np.float64) ** -group_power).astype(np.float32)
+    weights = np.zeros(len(labels_arr), dtype=np.float32)
+    for label in np.unique(labels_arr):
+        members = labels_arr == label
+        weights[members] = raw[members] / raw[members].sum()
     weights[labels_arr == UNKNOWN] *= unknown_share
     return weights * (len(labels_arr) / weights.sum())
 
