@@ -64,3 +64,12 @@ def test_tag_command_gates_by_default_and_not_with_no_gate(library: list[Path], 
     assert set(plain) == set(gated) and not any("non_drum" in r for r in plain.values())
     for path, result in plain.items():
         assert result["likelihoods"] == gated[path]["likelihoods"]
+
+
+def test_tag_command_summarises_tagged_and_skipped_files(library: list[Path], tmp_path: Path, capsys) -> None:
+    (tmp_path / "broken.wav").write_text("not audio")
+    assert main(["tag", str(library[0]), str(tmp_path / "broken.wav"), "--quiet"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("1 tagged (") and last.endswith("; 1 skipped")
+    assert main(["tag", str(tmp_path / "broken.wav"), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "0 tagged; 1 skipped"

@@ -75,7 +75,8 @@ def _tag(args: argparse.Namespace) -> int:
         for path, reason in report.failed.items():
             print(f"skipped {path}: {reason}")
         counts = Counter(r.tag for r in report.results.values())
-        print(", ".join(f"{tag}: {n}" for tag, n in counts.most_common()) + f"; {len(report.failed)} skipped")
+        by_tag = ", ".join(f"{tag}: {n}" for tag, n in counts.most_common())
+        print(f"{len(report.results)} tagged" + (f" ({by_tag})" if by_tag else "") + f"; {len(report.failed)} skipped")
     return 1 if report.failed and args.strict else 0
 
 
