@@ -28,8 +28,8 @@ from drumsamp_models import audio
 from drumsamp_models.errors import AudioError
 from tools.dataset.manifest import Item, write_manifest
 from tools.dataset.rules import LABELS, UNKNOWN
+from tools.dataset.sources import SONIC_PI_SAMPLES as SAMPLES_DIR
 
-SAMPLES_DIR = Path("/usr/share/sonic-pi/samples")
 LABELS_FILE = Path(__file__).resolve().parent / "dataset" / "sonic_pi_labels.csv"
 SOURCE = "sonic-pi-samples"
 SPLIT = "independent"

@@ -54,8 +54,10 @@ PYPI_CACHE = Path(__file__).resolve().parents[2] / "data" / "pypi"
 FREEPATS_DIR = Path("/usr/share/midi/freepats")
 FREEPATS_CFG = Path("/etc/timidity/freepats.cfg")
 LMMS_DIR = Path("/usr/share/lmms/samples")
-RESERVED_DIRS = (Path("/usr/share/sonic-pi/samples"),)
-"""Debian's ``sonic-pi-samples``, reserved for independent evaluation: read only to keep its copies out."""
+SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")
+"""Debian's ``sonic-pi-samples``, reserved for independent evaluation (``tools/build_independent.py``)."""
+RESERVED_DIRS = (SONIC_PI_SAMPLES,)
+"""The reserved packages' folders: the builder reads them only to keep their copies out."""
 RENDER_VERSION = 3  # bump when rendering changes: earlier renders are then redone
 
 # folder -> (Debian package, licence from debian/copyright, kit type or "mixed" to infer per sample)
