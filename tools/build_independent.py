@@ -16,7 +16,6 @@ evaluates the shipped tagger on them (``make evaluate-independent`` does both).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -26,39 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drumsamp_models import audio
 from drumsamp_models.errors import AudioError
+from tools.dataset.label_table import LabelTableError, read_label_table
 from tools.dataset.manifest import Item, write_manifest
-from tools.dataset.rules import LABELS, UNKNOWN
+from tools.dataset.rules import LABELS
 from tools.dataset.sources import SONIC_PI_SAMPLES as SAMPLES_DIR
 
 LABELS_FILE = Path(__file__).resolve().parent / "dataset" / "sonic_pi_labels.csv"
 SOURCE = "sonic-pi-samples"
 SPLIT = "independent"
 LICENCE = "CC0-1.0"  # the package's samples/README.md: every sample is from freesound.org under CC0
-ROLES = ("positive", "negative", "hard_negative", "left_out")
-
-
-class LabelTableError(ValueError):
-    """The label table is malformed: the message names the file, the line and the problem."""
 
 
 def read_labels(path: Path = LABELS_FILE) -> dict[str, tuple[str, str, str]]:
     """``{file stem: (label, subclass, role)}`` from the label table; refuses unknown labels or roles."""
-    out: dict[str, tuple[str, str, str]] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            name, label, role = row["name"], row["label"], row["role"]
-            if role not in ROLES:
-                raise LabelTableError(f"{path}:{line}: role {role!r} is not one of {', '.join(ROLES)}")
-            if (role == "left_out") != (label == ""):
-                raise LabelTableError(f"{path}:{line}: only a left-out sound has no label ({name})")
-            if label and label not in LABELS:
-                raise LabelTableError(f"{path}:{line}: label {label!r} is not one of {', '.join(LABELS)}")
-            if (label == UNKNOWN) != (role in ("negative", "hard_negative")):
-                raise LabelTableError(f"{path}:{line}: {name}: non-drum roles go with the label {UNKNOWN}")
-            if name in out:
-                raise LabelTableError(f"{path}:{line}: {name} is listed twice")
-            out[name] = (label, row["subclass"], role)
-    return out
+    rows = read_label_table(path, "name")
+    return {name: (row["label"], row["subclass"], row["role"]) for name, row in rows.items()}
 
 
 def build(samples_dir: Path, labels: dict[str, tuple[str, str, str]]) -> tuple[list[Item], list[str]]:
@@ -113,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.samples.is_dir():
         print(f"error: {args.samples}: no such folder (install the Debian package sonic-pi-samples)", file=sys.stderr)
         return 2
-    items, skipped = build(args.samples, read_labels(args.labels))
+    try:
+        labels = read_labels(args.labels)
+    except LabelTableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    items, skipped = build(args.samples, labels)
     for reason in skipped:
         print(f"skipped {reason}")
     if not items:

@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--group-balance",
         type=float,
         default=0.0,
-        help="within a class, weight a sound n**-P where its group holds n of that class (0: off, 1: groups equal)",
+        help="within a class, weight a 3 s patch n**-P where its group holds n patches of that class "
+        "(a one-shot is one patch; 0: off, 1: groups equal)",
     )
     parser.add_argument("--max-drum-rejection", type=float, default=0.05, help="calibration: drums → Unknown")
     parser.add_argument("--per-label", type=int, default=0, help="use at most this many sounds per label (smoke)")

@@ -12,18 +12,22 @@ import pytest
 
 from tests.audio_factory import kick, noise_burst, tone, write
 from tools import build_independent, train_tagger
-from tools.build_independent import LABELS_FILE, LabelTableError, read_labels
+from tools.build_independent import LABELS_FILE, read_labels
+from tools.dataset.label_table import LabelTableError
 from tools.dataset.manifest import read_manifest
 from tools.dataset.rules import LABELS
+from tools.dataset.sources import read_foxdot_labels
 from tools.tagger_data import read_manifest as read_rows
 from tools.tagger_data import reserved
 
 
-def _table(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+def _table(
+    path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] = ("name", "label", "subclass", "role")
+) -> Path:
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["name", "label", "subclass", "role", "note"])
-        out.writerows([(*r, "") for r in rows])
+        out.writerow([*header, "note"])
+        out.writerows([r if len(r) > len(header) else (*r, "") for r in rows])
     return path
 
 
@@ -45,6 +49,7 @@ def test_committed_label_table_is_valid_and_covers_every_class() -> None:
         (("bd_x", "", "", "positive"), "only a left-out sound has no label"),
         (("tabla_x", "Kick", "", "negative"), "non-drum roles go with the label Unknown"),
         (("bass_x", "Unknown", "", "positive"), "non-drum roles go with the label Unknown"),
+        (("loop_x", "", "", "left_out"), "a left-out row says why in its note"),
     ],
 )
 def test_malformed_label_tables_are_refused_naming_the_line(
@@ -59,6 +64,23 @@ def test_a_name_listed_twice_is_refused(tmp_path: Path) -> None:
     table = _table(tmp_path / "labels.csv", [("sn_a", "Snare", "snare", "positive")] * 2)
     with pytest.raises(LabelTableError, match="sn_a is listed twice"):
         read_labels(table)
+
+
+def test_foxdot_table_gets_the_same_row_check(tmp_path: Path) -> None:
+    header = ("folder", "label", "subclass", "role")
+    good = _table(
+        tmp_path / "good.csv",
+        [("k/upper", "Kick", "kick", "positive"), ("x/lower", "", "", "left_out", "a voice")],
+        header,
+    )
+    assert set(read_foxdot_labels(good)) == {"k/upper", "x/lower"}
+    bad = _table(
+        tmp_path / "bad.csv", [("k/upper", "Kick", "kick", "positive"), ("t/lower", "Tom", "tom", "negative")], header
+    )
+    with pytest.raises(LabelTableError, match=r"bad.csv:3: t/lower: non-drum roles go with the label Unknown"):
+        read_foxdot_labels(bad)
+    with pytest.raises(LabelTableError, match=r"good.csv: missing column\(s\) name"):
+        read_labels(good)  # a sonic-pi table is keyed by name
 
 
 def test_builder_labels_from_the_table_and_reports_what_it_skips(
@@ -78,7 +100,7 @@ def test_builder_labels_from_the_table_and_reports_what_it_skips(
             ("bd_a", "Kick", "kick", "positive"),
             ("drum_cymbal_open", "Cymbal", "open_hat", "positive"),
             ("ambi_a", "Unknown", "ambient", "negative"),
-            ("loop_what", "", "", "left_out"),
+            ("loop_what", "", "", "left_out", "the name does not say"),
             ("sn_broken", "Snare", "snare", "positive"),
             ("sn_missing", "Snare", "snare", "positive"),
         ],

@@ -7,7 +7,6 @@ was skipped with the reason.
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import json
 import re
@@ -24,6 +23,7 @@ from drumsamp_models.errors import AudioError
 
 from . import dedupe, render
 from .hydrogen import read_kit
+from .label_table import read_label_table
 from .loops import LoopKit, stable_seed
 from .manifest import Item
 from .rules import UNKNOWN, Label, classify, classify_gm_note, classify_with_file, infer_kit_type
@@ -706,9 +706,8 @@ FOXDOT_LICENCE = "CC-BY-SA-4.0 (FoxDot; its README: samples from freesound.org, 
 
 
 def read_foxdot_labels(path: Path = FOXDOT_LABELS) -> dict[str, dict[str, str]]:
-    """FoxDot sample folder (``x/lower``, ``_/hyphen`` ...) -> its row of ``foxdot_labels.csv``."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        return {row["folder"]: row for row in csv.DictReader(fh)}
+    """FoxDot sample folder (``x/lower``, ``_/hyphen`` ...) -> its row of ``foxdot_labels.csv``, every row checked."""
+    return read_label_table(path, "folder")
 
 
 def reserved_fingerprints(dirs: Sequence[Path] = RESERVED_DIRS) -> list[np.ndarray] | None:
