@@ -123,6 +123,9 @@ class Sample(db.Model):  # type: ignore[name-defined]
     tag_links: Mapped[list[SampleTag]] = relationship(
         back_populates="sample", cascade="all, delete-orphan", passive_deletes=True
     )
+    rejected_tags: Mapped[list[RejectedTag]] = relationship(
+        back_populates="sample", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Tag(db.Model):  # type: ignore[name-defined]
@@ -145,6 +148,19 @@ class SampleTag(db.Model):  # type: ignore[name-defined]
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
 
     sample: Mapped[Sample] = relationship(back_populates="tag_links")
+    tag: Mapped[Tag] = relationship()
+
+
+class RejectedTag(db.Model):  # type: ignore[name-defined]
+    """A custom tag the user removed from a sample: never propagated onto it again, and a vote against the tag
+    for its neighbours. Cleared when the user gives the tag back or the sample gets new content."""
+
+    __tablename__ = "rejected_tag"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+
+    sample: Mapped[Sample] = relationship(back_populates="rejected_tags")
     tag: Mapped[Tag] = relationship()
 
 

@@ -12,6 +12,10 @@ read). Features are cached under ``data/cache/similarity/``.
     rule (every sound within cosine distance 0.002 of a tagged sound) beside the calibrated k-NN rule.
     Calibration (cut-off scale, k, minimum confidence) uses only the kits of the ``train`` split;
     the figures are measured on the kits of ``val`` + ``test``.
+(c) one round of corrections: after (b)'s propagation in the backend's configuration, the user removes each
+    tag from the wrong ones among its N most confident sounds; the tags propagate again with those
+    rejections as counter-examples; both are scored on the sounds nobody tagged or looked at
+    (``--corrections-only`` prints just this).
 
 Also: the combined spaces ``musicnn+mfcc`` and ``musicnn+descriptors`` (the package default; each weight chosen
 on the train kits), hubness reduction (CSLS)
@@ -314,15 +318,59 @@ def evaluate_tagger(
         predicted = tagger.predict(X, None if classes is None else list(classes))
         mask = task.scored.copy()
         mask[examples] = False
-        for j, tag in enumerate(task.tags):
-            pred = np.array([tag in p for p in predicted])
-            tp = int((pred & task.truth[:, j] & mask).sum())
-            fp = int((pred & ~task.truth[:, j] & mask).sum())
-            fn = int((~pred & task.truth[:, j] & mask).sum())
-            scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
-            counts = scores.per_tag.setdefault(tag, [0, 0, 0])
-            counts[0], counts[1], counts[2] = counts[0] + tp, counts[1] + fp, counts[2] + fn
+        _score(scores, task, predicted, mask)
     return scores
+
+
+def _score(scores: Scores, task: Task, predicted: Sequence[Sequence[str]], mask: np.ndarray) -> None:
+    """Add the counts of one draw's predictions on the sounds of ``mask`` to ``scores``."""
+    for j, tag in enumerate(task.tags):
+        pred = np.array([tag in p for p in predicted])
+        tp = int((pred & task.truth[:, j] & mask).sum())
+        fp = int((pred & ~task.truth[:, j] & mask).sum())
+        fn = int((~pred & task.truth[:, j] & mask).sum())
+        scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
+        counts = scores.per_tag.setdefault(tag, [0, 0, 0])
+        counts[0], counts[1], counts[2] = counts[0] + tp, counts[1] + fp, counts[2] + fn
+
+
+def evaluate_corrections(
+    X: np.ndarray, task: Task, tagger: ctagger.CustomTagger, classes: np.ndarray | None, review: int
+) -> tuple[Scores, Scores, int]:
+    """One round of user corrections after each draw's propagation.
+
+    Per tag, the user looks at the ``review`` sounds given that tag with the highest confidence and removes
+    it where it is wrong (sounds whose label leaves the intent open are left alone); the tagger is fitted
+    again with those rejections. Both the first propagation and the corrected one are scored on the sounds
+    the user neither tagged nor looked at, so the figures show what the rejections do for the rest of the
+    library. Returns (scores before, scores after, rejections made).
+    """
+    before, after, made = Scores(), Scores(), 0
+    cls = None if classes is None else list(classes)
+    for examples in task.draws:
+        tags = [[task.tags[j] for j in np.flatnonzero(task.truth[i])] for i in examples]
+        ex_cls = None if classes is None else list(classes[examples])
+        confidences = tagger.fit(X[examples], tags, ex_cls).predict_confidence(X, cls)
+        is_example = np.zeros(len(X), bool)
+        is_example[examples] = True
+        looked = np.zeros(len(X), bool)
+        rejected: dict[int, list[str]] = {}
+        for j, tag in enumerate(task.tags):
+            given = [(c[tag], i) for i, c in enumerate(confidences) if tag in c and not is_example[i]]
+            for _, i in sorted(given, key=lambda p: (-p[0], p[1]))[:review]:
+                looked[i] = True
+                if task.scored[i] and not task.truth[i, j]:
+                    rejected.setdefault(i, []).append(tag)
+        made += sum(len(v) for v in rejected.values())
+        mask = task.scored & ~is_example & ~looked
+        _score(before, task, [list(c) for c in confidences], mask)
+        rows = [*examples, *sorted(rejected)]
+        fit_tags = [*tags, *([[]] * len(rejected))]
+        fit_rejected = [*([[]] * len(examples)), *(rejected[i] for i in sorted(rejected))]
+        fit_cls = None if classes is None else list(classes[rows])
+        tagger.fit(X[rows], fit_tags, fit_cls, rejected=fit_rejected)
+        _score(after, task, tagger.predict(X, cls), mask)
+    return before, after, made
 
 
 def design_tagger(threshold: float = DESIGN_THRESHOLD) -> ctagger.CustomTagger:
@@ -423,6 +471,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calibration-draws", type=int, default=20)
     parser.add_argument("--eval-draws", type=int, default=50)
+    parser.add_argument("--corrections-only", action="store_true", help="print only (c), one round of user corrections")
     args = parser.parse_args()
     rows = read_manifest()
     sounds = load_sounds(rows)
@@ -433,6 +482,9 @@ def main() -> None:
     print("classes: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
     calib_tasks = make_tasks(calib, args.calibration_draws, seed=1)
     held_tasks = make_tasks(held, args.eval_draws, seed=2)
+    if args.corrections_only:
+        corrections_section(held, held_tasks, shipped_tagger_classes(held))
+        return
 
     for combined, (weights, constant, value) in WEIGHTS.items():
         print(f"\n### Weight of the second part of the {combined} space, on the train kits only\n")
@@ -533,6 +585,37 @@ def main() -> None:
     for space, scores in per_tag.items():
         print(f"\nPer tag, package defaults in the {space} space, no class (P / R / F1):")
         per_tag_lines(held_tasks, scores)
+    corrections_section(held, held_tasks, head_held)
+
+
+REVIEWS = (5, 10, 20)
+"""How many of a tag's most confident propagated sounds the simulated user looks at in (c)."""
+
+
+def corrections_section(held: Sequence[Sound], tasks: Sequence[Task], head_held: np.ndarray | None) -> None:
+    """(c): the backend's configuration (default space and parameters, the shipped tagger's classes) after one
+    round of corrections, against the same sounds without them."""
+    X, normalize = space_vectors(held, vectors.DESCRIBED)
+    X = unit_rows(X, normalize)
+    tagger = ctagger.CustomTagger.for_space(vectors.DESCRIBED, normalize=False)
+    print("\n### (c) one round of corrections: rejected tags as counter-examples\n")
+    print(
+        "Backend configuration (space musicnn+descriptors, package defaults, each sound compared with examples of "
+        "its class by the shipped tagger). Per tag the user looks at the N sounds given it with the highest "
+        "confidence and removes it where it is wrong; the tags are propagated again with those rejections. "
+        "Both rows of a pair are scored on the same sounds: neither examples nor looked at."
+    )
+    print("\n| N looked at per tag | rejections per draw | propagation | " + " | ".join(TASKS) + " | mean F1 |")
+    print("|---:|---:|---|" + "---:|" * (len(TASKS) + 1))
+    modes = [("no class", None)] + ([] if head_held is None else [("shipped tagger's class", head_held)])
+    for label, classes in modes:
+        for review in REVIEWS:
+            results = [evaluate_corrections(X, t, tagger, classes, review) for t in tasks]
+            per_draw = sum(r[2] for r in results) / sum(len(t.draws) for t in tasks)
+            before = fmt_scores([r[0] for r in results])
+            after = fmt_scores([r[1] for r in results])
+            print(f"| {review} | {per_draw:.1f} | first ({label}) | {before} |")
+            print(f"| {review} | {per_draw:.1f} | with the rejections ({label}) | {after} |")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def sample_details(lib_name: str, sample_name: str) -> dict[str, Any]:
         "name": sample.name,
         "isFavorite": sample.is_favorite,
         "tags": libraries.sample_tags(sample),
+        "rejectedTags": tagging.rejected_tag_names(sample),
         "analysed": analysed,
         "analysisError": sample.analysis_error if analysed else None,
         "likelihoods": sample.likelihoods if analysed else None,

@@ -11,7 +11,7 @@ from drumsamp_models import ctagger
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import TAG_NAME_MAX, Sample, SampleLibrary, SampleTag, Tag
+from ..models import TAG_NAME_MAX, RejectedTag, Sample, SampleLibrary, SampleTag, Tag
 from . import knn
 from .access import touch
 from .libraries import PROPAGATED, USER, custom_tag_lists
@@ -81,7 +81,9 @@ def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
 
     The auto tag stays only if its name is listed (leaving it out records a correction: it is hidden
     from then on); a listed propagated tag marked ``"propagated"`` stays propagated; every other listed
-    name becomes a user tag; user and propagated tags not listed are removed.
+    name becomes a user tag; user and propagated tags not listed are removed and remembered as rejected,
+    so that propagation does not put them back. When the custom tags changed, the library's tags are
+    propagated again (a rejection also counts against the tag for the sample's neighbours).
     """
     wanted = parse_tag_list(body)
     auto = sample.auto_tag if sample.analyzed_hash == sample.content_hash else None
@@ -91,18 +93,42 @@ def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
     current = {link.tag.name: link for link in sample.tag_links}
     custom = [(n, s) for n, s in wanted if n != auto]  # naming the auto tag keeps it, whatever the source
     ids = tag_ids({n for n, _ in custom})
+    changed = False
     for name, source in custom:
         link = current.get(name)
         if link is None:
             sample.tag_links.append(SampleTag(tag_id=ids[name], source=USER, confidence=1.0))
+            changed = True
         elif not (link.source == PROPAGATED and source == PROPAGATED):
+            changed = changed or link.source != USER
             link.source, link.confidence = USER, 1.0
     kept = {n for n, _ in custom}
-    for name, link in current.items():
-        if name not in kept:
-            sample.tag_links.remove(link)
+    removed = [link for name, link in current.items() if name not in kept]
+    for link in removed:
+        sample.tag_links.remove(link)
+    changed = _set_rejections(sample, reject={link.tag_id for link in removed}, accept=set(ids.values())) or changed
+    if changed:
+        db.session.flush()
+        propagate(library)
     touch(library)
     db.session.commit()
+
+
+def _set_rejections(sample: Sample, reject: set[int], accept: set[int]) -> bool:
+    """Remember the tags ``reject`` as removed from ``sample`` and forget rejections of ``accept``; whether
+    anything changed."""
+    present = {r.tag_id: r for r in sample.rejected_tags}
+    gone = [r for tid, r in present.items() if tid in accept]
+    for r in gone:
+        sample.rejected_tags.remove(r)
+    new = reject - accept - present.keys()
+    sample.rejected_tags.extend(RejectedTag(tag_id=tid) for tid in sorted(new))
+    return bool(gone or new)
+
+
+def rejected_tag_names(sample: Sample) -> list[str]:
+    """Names of the custom tags the user removed from ``sample`` (sorted)."""
+    return sorted(r.tag.name for r in sample.rejected_tags)
 
 
 def parse_user_tags(body: Any) -> list[tuple[str, list[str]]]:
@@ -149,12 +175,16 @@ def apply_user_tags(library: SampleLibrary, entries: list[tuple[str, list[str]]]
     ids = tag_ids({t for _, tags in entries for t in tags})
     for name, tags in entries:
         sample = samples[name]
+        dropped: set[int] = set()
         for link in list(sample.tag_links):
             if link.source == USER or link.tag.name in tags:
+                if link.source == USER and link.tag.name not in tags:
+                    dropped.add(link.tag_id)
                 sample.tag_links.remove(link)
         db.session.flush()
         for tag in tags:
             sample.tag_links.append(SampleTag(tag_id=ids[tag], source=USER, confidence=1.0))
+        _set_rejections(sample, reject=dropped, accept={ids[t] for t in tags})
     db.session.flush()
     propagate(library)
     touch(library)
@@ -199,7 +229,15 @@ def propagate(library: SampleLibrary) -> None:
             seeds.setdefault(str(sid), []).append(tag)
     if not seeds:
         return
-    found = ctagger.propagate_tags(vectors.index, seeds, classes=_instrument_classes(library))
+    rejected: dict[str, list[str]] = {}
+    for sid, tag in db.session.execute(
+        select(RejectedTag.sample_id, Tag.name)
+        .join(Tag, RejectedTag.tag_id == Tag.id)
+        .where(RejectedTag.sample_id.in_(sample_ids))
+    ):
+        if str(sid) in vectors.index:
+            rejected.setdefault(str(sid), []).append(tag)
+    found = ctagger.propagate_tags(vectors.index, seeds, classes=_instrument_classes(library), rejected=rejected)
     ids = tag_ids({score.tag for scores in found.values() for score in scores if score.source == PROPAGATED})
     for sound_id, scores in found.items():
         for score in scores:

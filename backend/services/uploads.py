@@ -142,6 +142,7 @@ def _record(
         for link in list(sample.tag_links):
             if link.source != USER:
                 sample.tag_links.remove(link)
+        sample.rejected_tags.clear()  # new content: the user has not said no to anything about it yet
         sample.auto_tag = sample.auto_likelihood = sample.likelihoods = sample.embedding = sample.descriptors = None
         sample.non_drum = None
         sample.analysis_error = None

@@ -206,11 +206,66 @@ def test_custom_tags_propagate_to_similar_sounds(template_db: Path, tmp_path: Pa
         spare = write(tmp_path / "kick5.wav", kick(0.5, seed=5))
         assert user.upload("Lib", spare).status_code == 200
         assert user.get("/tags/Lib").status_code == 200
-        assert {"808", "boomy"} <= set(user.post("/usertags/Lib", json=[]).get_json()[spare.name])
-        assert user.put(f"/sampletag/update/Lib/{spare.name}", json={"tags": []}).status_code == 200
+        spread = user.post("/usertags/Lib", json=[]).get_json()[spare.name]
+        assert {"808", "boomy"} <= set(spread)
+        # (the propagated tags are listed as such, so they are not rejected: only the auto tag goes)
+        kept = {"tags": [[tag, "propagated"] for tag in spread]}
+        assert user.put(f"/sampletag/update/Lib/{spare.name}", json=kept).status_code == 200
+        assert user.get(f"/sample/Lib/{spare.name}").get_json()["rejectedTags"] == []
         assert spare.name not in user.post("/usertags/Lib", json=[]).get_json()
         for bad in ([{"customTags": ["x"]}], [{"name": "nope.wav", "customTags": ["x"]}], {"name": "x"}):
             assert user.post("/usertags/Lib", json=bad).status_code == 400, bad
         assert user.post("/usertags/Lib", data="[]", content_type="text/plain").status_code == 415
+    finally:
+        close_app(app)
+
+
+def test_a_removed_custom_tag_stays_removed(template_db: Path, tmp_path: Path) -> None:
+    """Removing a propagated or user tag from a sample is remembered: propagation does not put it back until
+    the user gives the tag back or the sample gets new content; a tag edit re-propagates at once."""
+    app = build_app(tmp_path / "instance", template_db)
+    try:
+        user = register(app.test_client())
+        kicks = [write(tmp_path / f"kick{i}.wav", kick(0.5, seed=i)) for i in range(5)]
+        for path in [*kicks, write(tmp_path / "noise.wav", noise_burst(0.3, decay=15, seed=0))]:
+            assert user.upload("Lib", path).status_code == 200
+        assert user.get("/tags/Lib").status_code == 200
+        target = kicks[4].name
+
+        def details(name: str = target) -> dict:
+            return user.get(f"/sample/Lib/{name}").get_json()
+
+        def custom() -> dict[str, str]:
+            return {t[0]: t[1] for t in details()["tags"] if t[1] != "auto"}
+
+        def auto(name: str = target) -> list[list[str]]:
+            return [t for t in details(name)["tags"] if t[1] == "auto"]  # listing it keeps the auto tag
+
+        assert (
+            user.post("/usertags/Lib", json=[{"name": p.name, "customTags": ["boomy"]} for p in kicks[:4]]).status_code
+            == 200
+        )
+        assert custom() == {"boomy": "propagated"}
+        # the user removes the propagated tag: it is remembered and not propagated back
+        assert user.put(f"/sampletag/update/Lib/{target}", json={"tags": auto()}).status_code == 200
+        assert custom() == {} and details()["rejectedTags"] == ["boomy"]
+        assert target not in user.post("/usertags/Lib", json=[]).get_json()
+        # a tag edit on other samples propagates at once (no /usertags call): "dark" reaches the target
+        for path in kicks[:4]:
+            body = {"tags": [*auto(path.name), "boomy", "dark"]}
+            assert user.put(f"/sampletag/update/Lib/{path.name}", json=body).status_code == 200
+        assert custom() == {"dark": "propagated"}
+        # giving the tag back makes it a user tag and clears the rejection
+        assert user.put(f"/sampletag/update/Lib/{target}", json={"tags": ["boomy"]}).status_code == 200
+        # (leaving "dark" out of the list rejects it in turn)
+        assert custom() == {"boomy": "user"} and details()["rejectedTags"] == ["dark"]
+        # dropping one's own tag through the design's /usertags is a rejection too
+        assert user.post("/usertags/Lib", json=[{"name": target, "customTags": []}]).status_code == 200
+        assert "boomy" not in custom() and details()["rejectedTags"] == ["boomy", "dark"]
+        # new content under the same name: nothing is rejected any more, the tag spreads to it again
+        assert user.upload("Lib", write(tmp_path / target, kick(0.5, seed=11))).status_code == 200
+        assert details()["rejectedTags"] == []
+        assert user.get("/tags/Lib").status_code == 200
+        assert "boomy" in custom()
     finally:
         close_app(app)

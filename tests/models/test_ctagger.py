@@ -199,6 +199,45 @@ def test_propagate_tags_on_library_index_and_explicit_tags_win() -> None:
     assert result["/lib/far.wav"] == []
 
 
+def test_rejections_vote_against_their_tag_only() -> None:
+    X = fan(0, 3, [0, 2, 4, 6])
+    tagger = CustomTagger(n_neighbors=4, min_confidence=0.3, cutoff_scale=10, weights="uniform")
+    q = fan(0, 3, [5])
+    # two examples: crash (and 909) at 0° and 2°; without rejections the query gets both tags
+    assert tagger.fit(X[:2], [["crash", "909"]] * 2).predict_confidence(q) == [
+        {"909": pytest.approx(1.0), "crash": pytest.approx(1.0)}
+    ]
+    # the user removed "crash" from the sounds at 4° and 6°: two votes against crash, none against 909
+    fitted = tagger.fit(X, [["crash", "909"]] * 2 + [[], []], rejected=[[], [], ["crash"], ["crash"]])
+    assert fitted.n_examples_ == {"909": 2, "crash": 2} and fitted.n_rejections_ == {"909": 0, "crash": 2}
+    assert fitted.predict_confidence(q) == [{"909": pytest.approx(1.0), "crash": pytest.approx(0.5)}]
+    # a rejection of a tag with no example, or of the row's own tag, counts for nothing
+    same = tagger.fit(X[:3], [["crash", "909"]] * 2 + [["909"]], rejected=[["909"], [], ["ride"]])
+    assert same.n_rejections_ == {"909": 0, "crash": 0}
+    assert same.predict_confidence(q) == [{"909": pytest.approx(1.0), "crash": pytest.approx(2 / 3)}]
+    with pytest.raises(ValueError, match="2 vectors but 1 lists of rejected tags"):
+        tagger.fit(X[:2], ["crash", "crash"], rejected=[["crash"]])
+    with pytest.raises(ValueError, match="no tagged sounds"):
+        tagger.fit(X[:2], [[], []], rejected=[["crash"], []])
+
+
+def test_propagate_tags_never_gives_back_a_rejected_tag() -> None:
+    index = library_index()
+    user = {"h0.wav": "hat", "h1.wav": "hat", "k0.wav": "kick"}
+    tagger = CustomTagger(n_neighbors=3, min_confidence=0.3, cutoff_scale=50, weights="uniform")
+    before = propagate_tags(index, user, tagger)
+    assert [s.tag for s in before["/lib/h2.wav"]] == ["hat"] and [s.tag for s in before["/lib/h5.wav"]] == ["hat"]
+    after = propagate_tags(index, user, tagger, rejected={"h2.wav": ["hat"], "/lib/h3.wav": "hat"})
+    assert after["/lib/h2.wav"] == [] and after["/lib/h3.wav"] == []  # the user's "no" stays
+    # h5's three nearest examples are now h3 (no hat, 4°), h2 (no hat, 6°), h1 (hat, 8°)
+    assert [(s.tag, s.confidence) for s in after["/lib/h5.wav"]] == [("hat", pytest.approx(1 / 3, abs=1e-5))]
+    assert after["/lib/h0.wav"] == [TagScore("hat", 1.0, "user")]  # explicit tags are untouched
+    # a rejection alone (no user tag anywhere) propagates nothing; an unknown name is a clear error
+    assert all(v == [] for v in propagate_tags(index, {}, tagger, rejected={"h2.wav": "hat"}).values())
+    with pytest.raises(UnknownSoundError, match=r"nope\.wav"):
+        propagate_tags(index, user, tagger, rejected={"nope.wav": "hat"})
+
+
 def test_propagate_tags_errors() -> None:
     index = library_index()
     with pytest.raises(UnknownSoundError, match=r"nope\.wav"):

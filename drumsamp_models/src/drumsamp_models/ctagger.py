@@ -140,6 +140,11 @@ class CustomTagger:
     With ``classes`` (an instrument class per sound, e.g. the tagger's Kick / Snare / Cymbal / Tom)
     given to ``fit`` and ``predict_confidence``, a sound is compared only with examples of its own class.
 
+    With ``rejected`` given to ``fit`` (per row, the tags the user removed from that sound), a row is also
+    a counter-example: among the close examples it votes "not ``t``" for each tag ``t`` it rejected, with
+    the weight of an example that carries another tag. A row may hold rejections only. So a look-alike the
+    user corrected once pulls its own neighbours away from the tag too.
+
     Inputs are vectors of one feature space, L2-normalised unless ``normalize=False``.
     Attributes after ``fit``: ``tags_`` (sorted), ``cutoffs_`` ({tag: distance}), ``n_examples_``.
     """
@@ -194,8 +199,15 @@ class CustomTagger:
             raise ValueError(f"expected a 2-D array of vectors, got shape {arr.shape}")
         return _normalise(arr) if self.normalize else arr
 
-    def fit(self, X: Any, tags: Sequence[str | Iterable[str]], classes: Sequence[str] | None = None) -> CustomTagger:
-        """Learn from user-tagged sounds: vectors ``X`` (n, d), each row's tag or tags, optionally each row's class."""
+    def fit(
+        self,
+        X: Any,
+        tags: Sequence[str | Iterable[str]],
+        classes: Sequence[str] | None = None,
+        rejected: Sequence[str | Iterable[str]] | None = None,
+    ) -> CustomTagger:
+        """Learn from user-tagged sounds: vectors ``X`` (n, d), each row's tag or tags, optionally each row's
+        class and each row's rejected tags (tags the user removed from that sound: counter-examples)."""
         if self.weights not in ("uniform", "distance"):
             raise ValueError(f"weights must be 'uniform' or 'distance', not {self.weights!r}")
         if self.n_neighbors < 1:
@@ -206,26 +218,41 @@ class CustomTagger:
             raise ValueError(f"{len(arr)} vectors but {len(rows)} tag lists")
         if classes is not None and len(classes) != len(arr):
             raise ValueError(f"{len(arr)} vectors but {len(classes)} classes")
-        keep = [i for i, r in enumerate(rows) if r]
-        if not keep:
+        if rejected is not None and len(rejected) != len(arr):
+            raise ValueError(f"{len(arr)} vectors but {len(rejected)} lists of rejected tags")
+        tags_ = sorted({t for r in rows for t in r})
+        if not tags_:
             raise ValueError("no tagged sounds: give at least one sound with at least one tag")
+        # a rejection counts only for a tag that has examples, and never against the row's own tags
+        nots = [[] for _ in rows] if rejected is None else [normalise_tag_dict({"_": t})["_"] for t in rejected]
+        nots = [[t for t in n if t in tags_ and t not in r] for n, r in zip(nots, rows, strict=True)]
+        keep = [i for i, (r, n) in enumerate(zip(rows, nots, strict=True)) if r or n]
         self.X_ = arr[keep]
         self.example_tags_ = [rows[i] for i in keep]
+        self.example_rejected_ = [nots[i] for i in keep]
         self.example_classes_ = None if classes is None else np.array([str(classes[i]) for i in keep])
-        self.tags_ = sorted({t for r in self.example_tags_ for t in r})
+        self.tags_ = tags_
         self.n_examples_ = {t: sum(t in r for r in self.example_tags_) for t in self.tags_}
+        self.n_rejections_ = {t: sum(t in n for n in self.example_rejected_) for t in self.tags_}
         self._membership = np.array([[t in r for t in self.tags_] for r in self.example_tags_], dtype=np.float32)
+        against = np.array([[t in n for t in self.tags_] for n in self.example_rejected_], dtype=np.float32)
+        # the rows that have a say on each tag: its examples, the examples of other tags, its rejections
+        self._voice = np.maximum(against, self._membership.max(axis=1, keepdims=True))
         self.cutoffs_ = self._cutoffs()
-        self._example_cutoff = np.array([max(self.cutoffs_[t] for t in r) for r in self.example_tags_])
+        pairs = zip(self.example_tags_, self.example_rejected_, strict=True)
+        self._example_cutoff = np.array([max(self.cutoffs_[t] for t in r + n) for r, n in pairs])
         return self
 
     def _cutoffs(self) -> dict[str, float]:
         if self.cutoff != "auto":
             return dict.fromkeys(self.tags_, float(self.cutoff))
-        dist = np.maximum(1.0 - self.X_ @ self.X_.T, 0.0)
+        positive = np.flatnonzero(self._membership.any(axis=1))
+        X = self.X_[positive]
+        membership = self._membership[positive]
+        dist = np.maximum(1.0 - X @ X.T, 0.0)
         spreads: dict[str, float] = {}
         for j, tag in enumerate(self.tags_):
-            members = np.flatnonzero(self._membership[:, j])
+            members = np.flatnonzero(membership[:, j])
             if len(members) >= 2:
                 sub = dist[np.ix_(members, members)].copy()
                 np.fill_diagonal(sub, np.inf)
@@ -259,7 +286,7 @@ class CustomTagger:
                 w = np.where(close, 1.0 - d / np.maximum(cut, 1e-12) + 1e-6, 0.0)
             else:
                 w = close.astype(np.float64)
-            total = w.sum(axis=1, keepdims=True)
+            total = np.einsum("qk,qkt->qt", w, self._voice[near])
             conf = np.einsum("qk,qkt->qt", w, self._membership[near]) / np.where(total > 0, total, 1.0)
             for row in conf:
                 hits = np.flatnonzero((row > 0) & (row >= self.min_confidence - 1e-9))
@@ -278,6 +305,7 @@ def propagate_tags(
     tagger: CustomTagger | None = None,
     *,
     classes: Mapping[str, str] | None = None,
+    rejected: Mapping[Any, str | Iterable[str]] | None = None,
 ) -> dict[str, list[TagScore]]:
     """Custom tags of every sound in ``index`` from the user's explicit tags.
 
@@ -287,33 +315,47 @@ def propagate_tags(
     gets the tags ``tagger`` propagates (default: :meth:`CustomTagger.for_space` of the index's space, i.e.
     the parameters calibrated for that feature space; the class defaults for an index of no known space),
     ``source="propagated"``. ``classes`` ({sound id: instrument class}, e.g. the tagger's results)
-    restricts each sound to examples of its own class. Returns ``{sound id: [TagScore, ...]}`` for
+    restricts each sound to examples of its own class. ``rejected`` maps sounds to the tags the user
+    removed from them: a sound never gets a tag it rejected, and its rejections count as votes against
+    those tags for its neighbours (:class:`CustomTagger`). Returns ``{sound id: [TagScore, ...]}`` for
     every sound, highest confidence first (empty list: no tag).
     """
     if len(index) == 0:
         raise EmptyLibraryError("the library index holds no sounds: nothing to tag")
-    explicit: dict[str, list[str]] = {}
-    for name, tags in normalise_tag_dict(user_tags).items():
-        if not tags:
-            continue
-        sound_id = index.resolve(name)
-        merged = explicit.setdefault(sound_id, [])
-        merged += [t for t in tags if t not in merged]
+    explicit = _by_sound(index, user_tags)
+    refused = _by_sound(index, rejected or {})
     result: dict[str, list[TagScore]] = {i: [TagScore(t, 1.0, "user") for t in explicit.get(i, [])] for i in index.ids}
     if not explicit:
         return result
     params = (tagger or CustomTagger.for_space(index.space)).get_params()
     model = CustomTagger(**{**params, "normalize": False})  # the index hands out its own (scaled) vectors
-    examples = list(explicit)
+    examples = list(dict.fromkeys([*explicit, *refused]))
 
     def cls(ids: Sequence[str]) -> list[str] | None:
         return None if classes is None else [str(classes.get(i, "")) for i in ids]
 
-    model.fit(index.vectors(examples), [explicit[i] for i in examples], cls(examples))
+    model.fit(
+        index.vectors(examples),
+        [explicit.get(i, []) for i in examples],
+        cls(examples),
+        [refused.get(i, []) for i in examples],
+    )
     others = [i for i in index.ids if i not in explicit]
     for start in range(0, len(others), 8192):
         chunk = others[start : start + 8192]
         confidences = model.predict_confidence(index.vectors(chunk), cls(chunk))
         for sound_id, conf in zip(chunk, confidences, strict=True):
-            result[sound_id] = [TagScore(t, round(c, 6), "propagated") for t, c in conf.items()]
+            no = refused.get(sound_id, ())
+            result[sound_id] = [TagScore(t, round(c, 6), "propagated") for t, c in conf.items() if t not in no]
     return result
+
+
+def _by_sound(index: LibraryIndex, tag_dict: Mapping[Any, str | Iterable[str]]) -> dict[str, list[str]]:
+    """``{sound id: tags}`` of a ``{sound name: tag or tags}`` mapping (names resolved by the index; no empty lists)."""
+    out: dict[str, list[str]] = {}
+    for name, tags in normalise_tag_dict(tag_dict).items():
+        if not tags:
+            continue
+        merged = out.setdefault(index.resolve(name), [])
+        merged += [t for t in tags if t not in merged]
+    return out
