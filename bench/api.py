@@ -1,15 +1,18 @@
 """REST API latency and throughput against gunicorn on 127.0.0.1.
 
 Seeds a library of ``--samples`` (default 10 000) analysed samples straight into a fresh database
-(the analysis results are synthetic: random 200-d embeddings, auto tags with likelihoods, custom and
-propagated tags on a share of the samples; ``--favourites`` favourites with their stored
-recommendations computed by the real service), starts ``gunicorn backend.wsgi:app``, then measures:
+(the analysis results are synthetic: random 200-d embeddings and 36 descriptors stamped with the current
+model's id, so that the k-NN index holds every sample; auto tags with likelihoods, custom and propagated
+tags on a share of the samples; ``--favourites`` favourites with their stored recommendations and the
+timbre map computed by the real services), starts ``gunicorn backend.wsgi:app``, then measures:
 
 * latency (one client, keep-alive, sequential): p50/p90/p95/p99 of ``GET /get/library/<lib>``,
   ``POST /recommendations/<lib>`` (the design's call, with the stored favourites) and
   ``GET /recommendations/<lib>``;
 * throughput with ``--clients`` (default 50) concurrent clients, each for ``--seconds``: requests/s,
-  latency percentiles under load and the error count.
+  latency percentiles under load and the error count;
+* last, the latency of a custom-tag edit, ``PUT /sampletag/update/<lib>/<sample>`` removing one user tag
+  and giving it back in turn: each call stores the change and propagates the library's custom tags again.
 
 Bounded and self-stopping: every phase has a fixed request count or duration, the server is stopped at
 the end (or on any error). Run: ``.venv/bin/python -m bench.api [--samples 10000] [--clients 50]``.
@@ -43,18 +46,21 @@ CLASSES = ("Kick", "Snare", "Cymbal", "Tom", "Drumloop", "Unknown")
 
 def seed(data_dir: Path, n_samples: int, n_favourites: int) -> list[str]:
     """Create the user, the library and its samples; returns the favourites' names."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import func, insert, select
 
     from backend import create_app, upgrade_database
     from backend.extensions import db
-    from backend.models import Sample, SampleLibrary, SampleTag, Tag, User
+    from backend.models import Recommendation, Sample, SampleLibrary, SampleTag, Tag, User
     from backend.services import recommend, timbre_map
     from backend.services.auth import register
+    from backend.services.tagger_model import model_id
+    from drumsamp_models.descriptors import NAMES as DESCRIPTOR_NAMES
 
     app = create_app(env={"DATA_DIR": str(data_dir)})
     upgrade_database(app)
     rng = np.random.default_rng(0)
     with app.app_context():
+        model = model_id()  # what the k-NN index requires of an analysed sample
         register(MAIL, PASSWORD)
         user = db.session.scalar(select(User).where(User.mail == MAIL))
         library = SampleLibrary(user_id=user.id, name=LIB, version=1, content_version=1)
@@ -81,6 +87,8 @@ def seed(data_dir: Path, n_samples: int, n_favourites: int) -> list[str]:
                     "auto_likelihood": float(likelihoods.max()),
                     "likelihoods": {c: float(v) for c, v in zip(CLASSES, likelihoods, strict=False)},
                     "embedding": rng.standard_normal(200).astype(np.float32).tobytes(),
+                    "descriptors": rng.standard_normal(len(DESCRIPTOR_NAMES)).astype(np.float32).tobytes(),
+                    "analyzed_model": model,
                     "analysis_runs": 1,
                 }
             )
@@ -101,6 +109,10 @@ def seed(data_dir: Path, n_samples: int, n_favourites: int) -> list[str]:
         library = db.session.get(SampleLibrary, library.id)
         timbre_map.compute(library)
         recommend.refresh(library)
+        stored = db.session.scalar(select(func.count()).select_from(Recommendation))
+        mapped = db.session.scalar(select(func.count()).select_from(Sample).where(Sample.map_x.is_not(None)))
+        if (n_favourites and not stored) or mapped != n_samples:
+            raise SystemExit(f"seeding failed: {stored} stored recommendations, {mapped} samples on the map")
         db.engine.dispose()
     return [f"sample_{i:05d}.wav" for i in range(n_favourites)]
 
@@ -176,6 +188,25 @@ def latency_uncached(url: str, token: str, n: int) -> tuple[list[float], int]:
         start = time.perf_counter()
         response = session.get(f"{url}/get/library/{LIB}", timeout=60)
         _ = response.content
+        times.append((time.perf_counter() - start) * 1000)
+        errors += response.status_code != 200
+    return times, errors
+
+
+def latency_tag_edit(url: str, token: str, n: int) -> tuple[list[float], int]:
+    """``PUT /sampletag/update`` on a user-tagged sample, removing one of its two tags and giving it back in
+    turn (each call re-propagates the library's custom tags): latencies (ms) and errors."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    target = f"{url}/sampletag/update/{LIB}/sample_00000.wav"
+    listed = session.get(f"{url}/sample/{LIB}/sample_00000.wav", timeout=60).json()["tags"]
+    auto = [t for t in listed if t[1] == "auto"]  # listed, so that the auto tag stays
+    tags = [t[0] for t in listed if t[1] == "user"]
+    times, errors = [], 0
+    for i in range(n):
+        body = {"tags": auto + (tags if i % 2 else tags[:1])}
+        start = time.perf_counter()
+        response = session.put(target, json=body, timeout=60)
         times.append((time.perf_counter() - start) * 1000)
         errors += response.status_code != 200
     return times, errors
@@ -264,6 +295,12 @@ def main() -> None:
             for label, target, method, body in cases:
                 rate, times, errors = throughput(target, token, method, body, args.clients, args.seconds)
                 print(f"| {label} | {rate:.0f} | {percentiles(times)} | {errors} |")
+            print()
+            print("| endpoint | latency p50 / p90 / p95 / p99 (ms), 1 client | errors |")
+            print("|---|---:|---:|")
+            times, errors = latency_tag_edit(url, token, max(20, args.requests // 5))
+            label = f"PUT /sampletag/update, a user tag removed / given back (re-propagates {args.samples} samples)"
+            print(f"| {label} | {percentiles(times)} | {errors} |")
         finally:
             stop_server(process)
 

@@ -22,6 +22,7 @@ from ..models import Sample, SampleLibrary, SampleTag, Tag
 from . import storage
 from .access import check_library_name, find_library, touch
 from .cache import MISSING, app_cache
+from .gc_pause import no_cycle_collection
 
 AUTO, USER, PROPAGATED = "auto", "user", "propagated"
 SOURCES = (AUTO, USER, PROPAGATED)
@@ -113,7 +114,8 @@ def library_json(library: SampleLibrary) -> bytes:
     key = (library.id, library.version)
     body = cache.get(key)
     if body is MISSING:
-        body = orjson.dumps(library_body(library))  # compact UTF-8, ~8x faster than json for 10 000 samples
+        with no_cycle_collection():
+            body = orjson.dumps(library_body(library))  # compact UTF-8, ~8x faster than json for 10 000 samples
         cache.put(key, body, drop=lambda k: k[0] == library.id)
     return body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from drumsamp_models import ctagger
 
@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import TAG_NAME_MAX, RejectedTag, Sample, SampleLibrary, SampleTag, Tag
 from . import knn
 from .access import touch
+from .gc_pause import no_cycle_collection
 from .libraries import PROPAGATED, USER, custom_tag_lists
 
 MAX_TAGS = 100
@@ -209,6 +210,7 @@ def _instrument_classes(library: SampleLibrary) -> dict[str, str]:
     return {str(sid): tag for sid, tag in rows}
 
 
+@no_cycle_collection()  # tens of thousands of small objects for a large library: no full collections meanwhile
 def propagate(library: SampleLibrary) -> None:
     """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags."""
     sample_ids = select(Sample.id).where(Sample.library_id == library.id)
@@ -239,11 +241,12 @@ def propagate(library: SampleLibrary) -> None:
             rejected.setdefault(str(sid), []).append(tag)
     found = ctagger.propagate_tags(vectors.index, seeds, classes=_instrument_classes(library), rejected=rejected)
     ids = tag_ids({score.tag for scores in found.values() for score in scores if score.source == PROPAGATED})
-    for sound_id, scores in found.items():
-        for score in scores:
-            if score.source == PROPAGATED:
-                db.session.add(
-                    SampleTag(
-                        sample_id=int(sound_id), tag_id=ids[score.tag], source=PROPAGATED, confidence=score.confidence
-                    )
-                )
+    rows = [
+        {"sample_id": int(sound_id), "tag_id": ids[score.tag], "source": PROPAGATED, "confidence": score.confidence}
+        for sound_id, scores in found.items()
+        for score in scores
+        if score.source == PROPAGATED
+    ]
+    if rows:  # one executemany: thousands of ORM objects took most of a propagation's time
+        db.session.execute(insert(SampleTag), rows)
+        db.session.expire_all()  # tag_links loaded before now do not list these rows

@@ -276,9 +276,13 @@ class CustomTagger:
         for start in range(0, len(arr), 4096):
             dist = np.maximum(1.0 - arr[start : start + 4096] @ self.X_.T, 0.0).astype(np.float64)
             if gate:
-                query_cls = np.asarray([str(c) for c in classes[start : start + 4096]])  # type: ignore[index]
-                dist[query_cls[:, None] != self.example_classes_[None, :]] = np.inf
-            near = np.argsort(dist, axis=1, kind="stable")[:, :k]
+                # compared as integer codes: comparing strings over a library-sized matrix was slow
+                codes, example_codes = np.unique(self.example_classes_, return_inverse=True)
+                lookup = {str(c): i for i, c in enumerate(codes)}
+                chunk_cls = classes[start : start + 4096]  # type: ignore[index]
+                query_codes = np.array([lookup.get(str(c), -1) for c in chunk_cls], dtype=np.int64)
+                dist[query_codes[:, None] != example_codes[None, :]] = np.inf
+            near = _k_smallest(dist, k)
             d = np.take_along_axis(dist, near, axis=1)
             cut = self._example_cutoff[near]
             close = d <= cut
@@ -288,15 +292,36 @@ class CustomTagger:
                 w = close.astype(np.float64)
             total = np.einsum("qk,qkt->qt", w, self._voice[near])
             conf = np.einsum("qk,qkt->qt", w, self._membership[near]) / np.where(total > 0, total, 1.0)
-            for row in conf:
-                hits = np.flatnonzero((row > 0) & (row >= self.min_confidence - 1e-9))
-                pairs = sorted(((float(row[j]), self.tags_[j]) for j in hits), key=lambda p: (-p[0], p[1]))
-                out.append({tag: c for c, tag in pairs})
+            out.extend(self._tag_dicts(conf))
+        return out
+
+    def _tag_dicts(self, conf: np.ndarray) -> list[dict[str, float]]:
+        """Per row of a (queries, tags) confidence matrix, ``{tag: confidence}`` of the tags that reach
+        ``min_confidence``, highest first (ties by tag name: ``tags_`` is sorted)."""
+        rows, cols = np.nonzero((conf > 0) & (conf >= self.min_confidence - 1e-9))
+        values = conf[rows, cols]
+        order = np.lexsort((cols, -values, rows))
+        out: list[dict[str, float]] = [{} for _ in range(len(conf))]
+        for r, c, v in zip(rows[order].tolist(), cols[order].tolist(), values[order].tolist(), strict=True):
+            out[r][self.tags_[c]] = v
         return out
 
     def predict(self, X: Any, classes: Sequence[str] | None = None) -> list[list[str]]:
         """Per sound, the propagated tags (highest confidence first)."""
         return [list(c) for c in self.predict_confidence(X, classes)]
+
+
+def _k_smallest(dist: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` smallest values of each row, nearest first (ties: lower index first).
+
+    A partial sort, then a stable sort of the ``k`` chosen: a full sort of a library-sized distance matrix
+    took most of a propagation's time. On exact ties at the ``k``-th place the choice among the tied is free.
+    """
+    if k >= dist.shape[1]:
+        return np.argsort(dist, axis=1, kind="stable")
+    part = np.sort(np.argpartition(dist, k - 1, axis=1)[:, :k], axis=1)  # lower index first among ties
+    order = np.argsort(np.take_along_axis(dist, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
 
 
 def propagate_tags(
