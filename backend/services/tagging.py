@@ -213,6 +213,9 @@ def _instrument_classes(library: SampleLibrary) -> dict[str, str]:
 @no_cycle_collection()  # tens of thousands of small objects for a large library: no full collections meanwhile
 def propagate(library: SampleLibrary) -> None:
     """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags."""
+    # one propagation per library at a time: on a server database two could each delete the old rows and
+    # then insert the same new ones (SQLite, which serialises writers anyway, ignores FOR UPDATE)
+    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library.id).with_for_update())
     sample_ids = select(Sample.id).where(Sample.library_id == library.id)
     db.session.execute(
         delete(SampleTag).where(SampleTag.source == PROPAGATED, SampleTag.sample_id.in_(sample_ids)),
