@@ -146,7 +146,7 @@ class CustomTagger:
     user corrected once pulls its own neighbours away from the tag too.
 
     Inputs are vectors of one feature space, L2-normalised unless ``normalize=False``.
-    Attributes after ``fit``: ``tags_`` (sorted), ``cutoffs_`` ({tag: distance}), ``n_examples_``.
+    Attributes after ``fit``: ``tags_`` (sorted), ``cutoffs_`` ({tag: distance}), ``n_examples_``, ``n_rejections_``.
     """
 
     def __init__(
