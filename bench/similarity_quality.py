@@ -306,13 +306,18 @@ def make_tasks(pool: Sequence[Sound], n_draws: int, seed: int) -> list[Task]:
     return tasks
 
 
+def example_tags(task: Task, examples: np.ndarray) -> list[list[str]]:
+    """The true tags of each example sound of a draw (what the simulated user gives it)."""
+    return [[task.tags[j] for j in np.flatnonzero(task.truth[i])] for i in examples]
+
+
 def evaluate_tagger(
     X: np.ndarray, task: Task, tagger: ctagger.CustomTagger, classes: np.ndarray | None = None
 ) -> Scores:
     """Propagate the task's tags from each draw's examples to the rest of the pool and score them."""
     scores = Scores()
     for examples in task.draws:
-        tags = [[task.tags[j] for j in np.flatnonzero(task.truth[i])] for i in examples]
+        tags = example_tags(task, examples)
         ex_cls = None if classes is None else list(classes[examples])
         tagger.fit(X[examples], tags, ex_cls)
         predicted = tagger.predict(X, None if classes is None else list(classes))
@@ -348,7 +353,7 @@ def evaluate_corrections(
     before, after, made = Scores(), Scores(), 0
     cls = None if classes is None else list(classes)
     for examples in task.draws:
-        tags = [[task.tags[j] for j in np.flatnonzero(task.truth[i])] for i in examples]
+        tags = example_tags(task, examples)
         ex_cls = None if classes is None else list(classes[examples])
         confidences = tagger.fit(X[examples], tags, ex_cls).predict_confidence(X, cls)
         is_example = np.zeros(len(X), bool)
@@ -364,9 +369,10 @@ def evaluate_corrections(
         made += sum(len(v) for v in rejected.values())
         mask = task.scored & ~is_example & ~looked
         _score(before, task, [list(c) for c in confidences], mask)
-        rows = [*examples, *sorted(rejected)]
-        fit_tags = [*tags, *([[]] * len(rejected))]
-        fit_rejected = [*([[]] * len(examples)), *(rejected[i] for i in sorted(rejected))]
+        corrected = sorted(rejected)
+        rows = [*examples, *corrected]
+        fit_tags = [*tags, *([[]] * len(corrected))]
+        fit_rejected = [*([[]] * len(examples)), *(rejected[i] for i in corrected)]
         fit_cls = None if classes is None else list(classes[rows])
         tagger.fit(X[rows], fit_tags, fit_cls, rejected=fit_rejected)
         _score(after, task, tagger.predict(X, cls), mask)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 
 from drumsamp_models import ctagger
+from drumsamp_models.index import LibraryIndex
 
 from ..errors import ApiError
 from ..extensions import db
@@ -210,6 +211,15 @@ def _instrument_classes(library: SampleLibrary) -> dict[str, str]:
     return {str(sid): tag for sid, tag in rows}
 
 
+def _indexed_tags(query: Select[tuple[int, str]], index: LibraryIndex) -> dict[str, list[str]]:
+    """``{index id: tag names}`` from a query of (sample id, tag name) rows, for the samples in ``index``."""
+    out: dict[str, list[str]] = {}
+    for sid, tag in db.session.execute(query):
+        if str(sid) in index:
+            out.setdefault(str(sid), []).append(tag)
+    return out
+
+
 @no_cycle_collection()  # tens of thousands of small objects for a large library: no full collections meanwhile
 def propagate(library: SampleLibrary) -> None:
     """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags."""
@@ -224,24 +234,20 @@ def propagate(library: SampleLibrary) -> None:
     vectors = knn.library_vectors(library)
     if vectors is None:
         return
-    seeds: dict[str, list[str]] = {}
-    for sid, tag in db.session.execute(
+    seeds = _indexed_tags(
         select(SampleTag.sample_id, Tag.name)
         .join(Tag, SampleTag.tag_id == Tag.id)
-        .where(SampleTag.source == USER, SampleTag.sample_id.in_(sample_ids))
-    ):
-        if str(sid) in vectors.index:
-            seeds.setdefault(str(sid), []).append(tag)
+        .where(SampleTag.source == USER, SampleTag.sample_id.in_(sample_ids)),
+        vectors.index,
+    )
     if not seeds:
         return
-    rejected: dict[str, list[str]] = {}
-    for sid, tag in db.session.execute(
+    rejected = _indexed_tags(
         select(RejectedTag.sample_id, Tag.name)
         .join(Tag, RejectedTag.tag_id == Tag.id)
-        .where(RejectedTag.sample_id.in_(sample_ids))
-    ):
-        if str(sid) in vectors.index:
-            rejected.setdefault(str(sid), []).append(tag)
+        .where(RejectedTag.sample_id.in_(sample_ids)),
+        vectors.index,
+    )
     found = ctagger.propagate_tags(vectors.index, seeds, classes=_instrument_classes(library), rejected=rejected)
     ids = tag_ids({score.tag for scores in found.values() for score in scores if score.source == PROPAGATED})
     rows = [

@@ -273,15 +273,14 @@ class CustomTagger:
             raise ValueError(f"{len(arr)} vectors but {len(classes)} classes")  # type: ignore[arg-type]
         out: list[dict[str, float]] = []
         k = min(self.n_neighbors, len(self.X_))
+        if gate:  # classes compared as integer codes: comparing strings over a library-sized matrix was slow
+            codes, example_codes = np.unique(self.example_classes_, return_inverse=True)
+            lookup = {str(c): i for i, c in enumerate(codes)}
+            query_codes = np.array([lookup.get(str(c), -1) for c in classes], dtype=np.int64)  # type: ignore[union-attr]
         for start in range(0, len(arr), 4096):
             dist = np.maximum(1.0 - arr[start : start + 4096] @ self.X_.T, 0.0).astype(np.float64)
             if gate:
-                # compared as integer codes: comparing strings over a library-sized matrix was slow
-                codes, example_codes = np.unique(self.example_classes_, return_inverse=True)
-                lookup = {str(c): i for i, c in enumerate(codes)}
-                chunk_cls = classes[start : start + 4096]  # type: ignore[index]
-                query_codes = np.array([lookup.get(str(c), -1) for c in chunk_cls], dtype=np.int64)
-                dist[query_codes[:, None] != example_codes[None, :]] = np.inf
+                dist[query_codes[start : start + 4096, None] != example_codes[None, :]] = np.inf
             near = _k_smallest(dist, k)
             d = np.take_along_axis(dist, near, axis=1)
             cut = self._example_cutoff[near]
