@@ -49,7 +49,7 @@ $(VENV)/.installed: $(PY) pyproject.toml drumsamp_models/pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/gunicorn --bind "$(HOST):$(PORT)" --workers $(WORKERS) --threads 4 --timeout 120 backend.wsgi:app
+	$(BIN)/gunicorn -c backend/gunicorn_conf.py --bind "$(HOST):$(PORT)" --workers $(WORKERS) backend.wsgi:app
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ background job runner (``app.extensions["drumsampler.jobs"]``), which starts wit
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -22,10 +23,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .blueprints import register_blueprints
-from .errors import error_response, register_error_handlers
+from .blueprints._http import credentials
+from .errors import ApiError, error_response, register_error_handlers
 from .extensions import db, jwt, migrate
 from .jobs import JobRunner
 from .models import User
+from .services import ratelimit_storage  # noqa: F401 - registers the drumsampler+sqlite:// limits store
+from .services.auth import normalise_mail
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 RATE_LIMITED_VIEWS = ("auth.register", "auth.login")
@@ -45,16 +49,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_jwt_callbacks() -> None:
-    from .services.auth import is_revoked
+    from .services.auth import check_claims, is_revoked
 
     @jwt.user_lookup_loader
     def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
-        sub = payload.get("sub")
-        return db.session.get(User, int(sub)) if isinstance(sub, str) and sub.isdigit() else None
+        return db.session.get(User, int(payload["sub"]))  # the shape of "sub" was checked with the others
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-        return is_revoked(payload.get("sid"))
+        check_claims(payload)  # the first callback on every token: 401 for claims of the wrong shape
+        return is_revoked(payload["sid"])
 
     @jwt.unauthorized_loader
     def _missing(reason: str) -> tuple[Response, int]:
@@ -80,8 +84,19 @@ def _register_jwt_callbacks() -> None:
 _register_jwt_callbacks()
 
 
+def _account_key() -> str:
+    """The rate-limit key of the account a login names (a hash of the normalised mail)."""
+    try:
+        mail, _ = credentials()
+    except ApiError:
+        return "account:-"  # no usable mail: the request fails with 400, which is not counted
+    return "account:" + hashlib.sha256(normalise_mail(mail).encode("utf-8", "replace")).hexdigest()
+
+
 def _rate_limit(app: Flask) -> Limiter:
-    """Flask-Limiter on login and register (memory by default, Redis when RATELIMIT_STORAGE_URI says so)."""
+    """Flask-Limiter: ``AUTH_RATE_LIMIT`` per client on login and register, ``ACCOUNT_LOGIN_LIMIT`` failed logins
+    per account from all clients together. Counters live in ``RATELIMIT_STORAGE_URI``: by default a SQLite
+    file that every worker process shares, Redis for several machines."""
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -89,11 +104,22 @@ def _rate_limit(app: Flask) -> Limiter:
         default_limits=[],
         enabled=app.config["RATELIMIT_ENABLED"],
     )
+    per_client = limiter.limit(
+        app.config["AUTH_RATE_LIMIT"],
+        scope="auth-client",
+        error_message=f"too many login or registration attempts from this address ({app.config['AUTH_RATE_LIMIT']})",
+    )
     for endpoint in RATE_LIMITED_VIEWS:
-        app.view_functions[endpoint] = limiter.limit(app.config["AUTH_RATE_LIMIT"])(app.view_functions[endpoint])
+        app.view_functions[endpoint] = per_client(app.view_functions[endpoint])
+    per_account = limiter.limit(
+        app.config["ACCOUNT_LOGIN_LIMIT"],
+        key_func=_account_key,
+        scope="auth-account",
+        deduct_when=lambda response: response.status_code == 401,
+        error_message=f"too many failed logins for this account ({app.config['ACCOUNT_LOGIN_LIMIT']})",
+    )
+    app.view_functions["auth.login"] = per_account(app.view_functions["auth.login"])
     return limiter
-
-
 def _headers(app: Flask) -> None:
     """Security headers on every response; CORS for the origins in ``CORS_ORIGINS``."""
     origins = set(app.config["CORS_ORIGINS"])
@@ -138,6 +164,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, s
     @app.before_request
     def _start_jobs() -> None:
         runner.start()
+
+    @app.before_request
+    def _small_bodies() -> None:
+        """Only uploads (multipart) may be large: every other body is read whole, so it gets the JSON limit."""
+        if request.mimetype != "multipart/form-data":
+            request.max_content_length = app.config["MAX_JSON_BYTES"]
 
     return app
 

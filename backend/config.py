@@ -96,7 +96,9 @@ def from_env(
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PASSWORD_MIN_LENGTH": _int(env, "PASSWORD_MIN_LENGTH", 8, 1),
         "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "").strip() or "10 per minute;50 per hour",
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        # Default: a SQLite file that every process of this machine shares (backend.services.ratelimit_storage).
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "").strip()
+        or f"drumsampler+sqlite://{data_dir / 'ratelimits.sqlite3'}",
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
@@ -110,6 +112,8 @@ def from_env(
         "ANALYSIS_WORKERS": _int(env, "ANALYSIS_WORKERS", 1, 1),
         "ANALYSIS_CHUNK": _int(env, "ANALYSIS_CHUNK", 8, 1),
         "ANALYSIS_PAUSE_SECONDS": _float(env, "ANALYSIS_PAUSE_SECONDS", 0.0),
+        # Niceness added to the analysis threads (and TensorFlow's, which they start): requests come first.
+        "ANALYSIS_NICE": _int(env, "ANALYSIS_NICE", 10, 0),
         "JOB_POLL_SECONDS": _float(env, "JOB_POLL_SECONDS", 5.0),
         "JOB_STALE_SECONDS": _float(env, "JOB_STALE_SECONDS", 120.0),
         "TAGS_WAIT_SECONDS": _float(env, "TAGS_WAIT_SECONDS", 600.0),
@@ -117,5 +121,21 @@ def from_env(
         "UNKNOWN_THRESHOLD": _float(env, "UNKNOWN_THRESHOLD", 0.0) if env.get("UNKNOWN_THRESHOLD") else None,
         "RECOMMENDATIONS": _int(env, "RECOMMENDATIONS", 8, 1),
         "CORS_ORIGINS": [o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()],
+        # Bodies that are not uploads (JSON, forms) are read whole: their own, small limit.
+        "MAX_JSON_BYTES": int(_float(env, "MAX_JSON_MB", 2.0) * 1024 * 1024),
+        # Requests of one user waiting for an analysis (GET /tags) at once, per process; 429 beyond.
+        "MAX_WAITS_PER_USER": _int(env, "MAX_WAITS_PER_USER", 2, 1),
+        # ... and of all users together, per process (make run serves 8 threads per process).
+        "MAX_WAITS_PER_PROCESS": _int(env, "MAX_WAITS_PER_PROCESS", 4, 1),
+        # Failed logins of one account, from any client, before its logins are refused for a while.
+        "ACCOUNT_LOGIN_LIMIT": env.get("ACCOUNT_LOGIN_LIMIT", "").strip() or "20 per hour",
+        # zxcvbn score (0-4) a new password must reach.
+        "PASSWORD_MIN_SCORE": _int(env, "PASSWORD_MIN_SCORE", 3, 0),
+        # Finished analysis jobs are deleted after this many days (the last job of a library is kept).
+        "JOB_RETENTION_DAYS": _float(env, "JOB_RETENTION_DAYS", 7.0),
+        # Below this much free space in DATA_DIR, /health reports "degraded".
+        "MIN_FREE_DISK_BYTES": int(_float(env, "MIN_FREE_DISK_MB", 500.0) * 1024 * 1024),
+        # Highest sample rate accepted in uploads (Hz): bounds the work of a decode, whatever a header claims.
+        "MAX_SAMPLE_RATE": _int(env, "MAX_SAMPLE_RATE", 384000, 8000),
         "JSON_SORT_KEYS": False,
     }

@@ -210,6 +210,34 @@ class Job(db.Model):  # type: ignore[name-defined]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class StoredBlob(db.Model):  # type: ignore[name-defined]
+    """A stored audio file (``storage/<user>/<hash>.<ext>``): the row that uploads and deletions lock.
+
+    An upload inserts (or locks) the row of its content in the transaction that records the sample; the
+    file is removed only while the row is locked and no committed sample uses the content. So an upload
+    and a deletion of the same content never both act on the file at once.
+    """
+
+    __tablename__ = "stored_blob"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StreamLink(db.Model):  # type: ignore[name-defined]
+    """An ``/audio-url`` link: an opaque random token (stored as its SHA-256) for one sample and one session."""
+
+    __tablename__ = "stream_link"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sid: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class RevokedSession(db.Model):  # type: ignore[name-defined]
     """A logged-out session: every token (access and refresh) carrying this ``sid`` is refused."""
 

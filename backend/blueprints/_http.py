@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_jwt_extended import get_jwt_identity
 
 from ..errors import ApiError
@@ -24,14 +24,42 @@ def _is_json() -> bool:
 
 
 def json_body() -> Any:
-    """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
+    """The request's JSON body; 415 for another content type, 413 above ``MAX_JSON_BYTES``, 400 for malformed
+    JSON, nesting deeper than Python's parser takes, or text that is not valid Unicode (lone surrogates)."""
     if not _is_json():
         raise ApiError(415, "the request body must be JSON (Content-Type: application/json)")
+    limit = current_app.config["MAX_JSON_BYTES"]
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, f"JSON bodies are limited to {limit / (1024 * 1024):g} MB")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ApiError(400, "the request body is nested too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "the request body is not valid JSON") from None
+    if not _valid_text(body):
+        raise ApiError(400, "the request body holds text that is not valid Unicode (a lone surrogate such as \\ud800)")
+    return body
+
+
+def _valid_text(body: Any) -> bool:
+    """Whether every string (keys included) of a parsed JSON value encodes as UTF-8 (no lone surrogates)."""
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return True
 
 
 def credentials() -> tuple[str, str]:

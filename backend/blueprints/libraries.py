@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, request
 from flask_jwt_extended import jwt_required
 
 from ..errors import ApiError
 from ..models import SampleLibrary
-from ..services import access, export, libraries, timbre_map
+from ..services import access, downloads, export, libraries, timbre_map
 from ._http import json_body, json_bytes, message, user_id
 
 bp = Blueprint("libraries", __name__)
@@ -68,7 +68,7 @@ def export_library(lib_name: str) -> Response:
     uid = user_id()
     library = access.get_library(uid, lib_name, missing_status=404)
     archive = export.export_zip(uid, library)
-    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=f"{lib_name}.zip")
+    return downloads.stream_attachment(iter(archive), len(archive), "application/zip", f"{lib_name}.zip")
 
 
 @bp.get("/map/<lib_name>")

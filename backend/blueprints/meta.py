@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import shutil
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from ..extensions import db
@@ -32,9 +33,18 @@ def _version() -> str:
         return openapi_document()["info"]["version"]
 
 
+def disk_free() -> int | None:
+    """Free bytes in DATA_DIR (for an unprivileged process); None when it cannot be measured."""
+    try:
+        return shutil.disk_usage(current_app.config["DATA_DIR"]).free
+    except OSError:
+        return None
+
+
 @bp.get("/health")
 def health() -> tuple[Response, int]:
-    """``{status, database, tagger, version}``; 503 when the database does not answer."""
+    """``{status, database, tagger, diskFree, version}``; "degraded" without the tagger or when DATA_DIR is short of
+    space (below MIN_FREE_DISK_BYTES), 503 when the database does not answer."""
     try:
         db.session.execute(text("SELECT 1"))
         database = True
@@ -43,8 +53,10 @@ def health() -> tuple[Response, int]:
     finally:
         db.session.rollback()
     tagger = resources.files("drumsamp_models").joinpath("weights", "tagger_head.npz").is_file()
-    status = "ok" if database and tagger else ("degraded" if database else "down")
-    body = {"status": status, "database": database, "tagger": tagger, "version": _version()}
+    free = disk_free()
+    healthy = tagger and free is not None and free >= current_app.config["MIN_FREE_DISK_BYTES"]
+    status = "ok" if database and healthy else ("degraded" if database else "down")
+    body = {"status": status, "database": database, "tagger": tagger, "diskFree": free, "version": _version()}
     return jsonify(body), 200 if database else 503
 
 

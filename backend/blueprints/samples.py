@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, send_file, url_for
-from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from flask_jwt_extended import get_jwt, jwt_required, verify_jwt_in_request
 
 from ..errors import ApiError
-from ..services import access, libraries, recommend, storage, streaming, tagging
+from ..services import access, downloads, libraries, recommend, storage, streaming, tagging
 from ._http import json_body, message, user_id
 
 bp = Blueprint("samples", __name__)
@@ -98,9 +98,11 @@ def audio(lib_name: str, sample_name: str) -> Response:
     path = storage.sample_path(uid, sample)
     if not path.is_file():
         raise ApiError(404, f"the audio of '{sample_name}' is missing from the storage")
+    downloads.ignore_unusable_range(request.environ)
     response = send_file(
         path, mimetype=storage.mime_type(sample.format), conditional=True, download_name=sample.name, max_age=0
     )
+    response.headers["Content-Disposition"] = downloads.content_disposition(sample.name, inline=True)
     response.headers["Cache-Control"] = "private, max-age=0"
     return response
 
@@ -112,7 +114,7 @@ def audio_url(lib_name: str, sample_name: str) -> dict[str, Any]:
     uid = user_id()
     library = access.get_library(uid, lib_name, missing_status=404)
     sample = access.get_sample(library, sample_name, missing_status=404)
-    token = streaming.stream_token(uid, sample.id)
+    token = streaming.stream_token(uid, sample.id, get_jwt()["sid"])
     url = url_for("samples.audio", lib_name=lib_name, sample_name=sample_name, token=token)
     return {"url": url, "expiresIn": current_app.config["STREAM_TOKEN_SECONDS"]}
 
@@ -122,7 +124,7 @@ def audio_url(lib_name: str, sample_name: str) -> dict[str, Any]:
 def similar(lib_name: str, sample_name: str) -> list[dict[str, Any]]:
     """The ``n`` (query, default 8, at most 100) sounds of the library most similar to this one."""
     n = request.args.get("n", "8")
-    if not n.isdigit() or not 1 <= int(n) <= 100:
+    if not (n.isascii() and n.isdigit() and len(n) <= 3) or not 1 <= int(n) <= 100:
         raise ApiError(400, "n must be an integer from 1 to 100")
     library = access.get_library(user_id(), lib_name, missing_status=404)
     sample = access.get_sample(library, sample_name, missing_status=404)

@@ -8,6 +8,7 @@ heartbeat went stale) is claimed again by the next sweep and continues where its
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -15,6 +16,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -26,6 +28,8 @@ from ..services import analysis
 
 log = logging.getLogger("backend.jobs")
 HOST = socket.gethostname()
+WAIT_POLL_SECONDS = 0.25
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -45,6 +49,16 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def lower_priority(nice: int) -> None:
+    """Give the calling thread (and the threads it starts: TensorFlow's pools) ``nice`` more niceness, so that the
+    CPU goes to request threads first while an analysis runs (Linux: niceness is per thread)."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
 
 
 def owner_is_gone(owner: str | None, heartbeat: float | None, stale_seconds: float) -> bool:
@@ -95,9 +109,15 @@ class JobRunner:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._stop = threading.Event()
+        self._warm = threading.Event()
+        self._waiting: dict[int, int] = {}
+        self._pruned_at = 0.0
 
-    def start(self) -> None:
-        """Start the worker threads and the sweeper in this process (idempotent, fork-aware)."""
+    def start(self, warm_up: bool = False) -> None:
+        """Start the worker threads and the sweeper in this process (idempotent, fork-aware).
+
+        With ``warm_up``, the first worker thread first loads the tagger (see :meth:`wait_warm`).
+        """
         if self._pid == os.getpid():
             return
         with self._lock:
@@ -107,9 +127,22 @@ class JobRunner:
             self.owner = f"{HOST}:{self._pid}:{uuid.uuid4().hex[:12]}"
             self._queue = queue.SimpleQueue()
             self._stop = threading.Event()
+            self._warm = threading.Event()
+            if not warm_up:
+                self._warm.set()
             for i in range(self.workers):
-                threading.Thread(target=self._work, name=f"analysis-{i}", daemon=True).start()
+                worker = threading.Thread(target=self._work, args=(warm_up and i == 0,), name=f"analysis-{i}")
+                worker.daemon = True
+                worker.start()
             threading.Thread(target=self._sweep, name="analysis-sweeper", daemon=True).start()
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Wait until the warm-up asked of :meth:`start` is over (True), at most ``timeout`` seconds.
+
+        The server process calls it before it serves: TensorFlow's import and the first analysis's tracing
+        hold the interpreter lock for seconds, which would stall every request thread of the process.
+        """
+        return self._warm.wait(timeout)
 
     def stop(self) -> None:
         """Ask the threads to stop after their current chunk (jobs stay claimable by others)."""
@@ -120,40 +153,76 @@ class JobRunner:
         self.start()
         self._queue.put(job_id)
 
-    def run_inline(self, job_id: str) -> bool:
-        """Run job ``job_id`` in the calling thread if it can be claimed; True when it ran here."""
-        self.start()
-        if not claim(job_id, self.owner, self.stale):
-            return False
-        self._run(job_id)
-        return True
+    @contextlib.contextmanager
+    def waiting_slot(self, user_id: int) -> Iterator[None]:
+        """Count one request of ``user_id`` waiting for an analysis; 429 beyond the per-user and per-process caps.
+
+        A waiting request holds a server thread: the caps keep threads free for everyone else.
+        """
+        per_user = self.app.config["MAX_WAITS_PER_USER"]
+        with self._lock:
+            if self._waiting.get(user_id, 0) >= per_user:
+                raise ApiError(
+                    429,
+                    f"you already have {per_user} requests waiting for an analysis; wait for them, "
+                    "or follow the analysis with GET /analyze and GET /jobs/<id>",
+                )
+            if sum(self._waiting.values()) >= self.app.config["MAX_WAITS_PER_PROCESS"]:
+                raise ApiError(429, "the server is busy waiting for other analyses; try again in a few seconds")
+            self._waiting[user_id] = self._waiting.get(user_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting[user_id] -= 1
+                if not self._waiting[user_id]:
+                    del self._waiting[user_id]
 
     def complete(self, user_id: int, library_id: int) -> None:
-        """Analyse everything pending in the library now: run its job here, or wait for the worker that holds it.
+        """Wait until everything pending in the library is analysed by the background workers.
 
-        Raises 503 when the analysis fails or is still running after ``TAGS_WAIT_SECONDS``.
+        The calling (request) thread never analyses: it queues the library's job and waits for it, holding one
+        of the user's waiting slots (see :meth:`waiting_slot`). 503 when the analysis fails or is still running
+        after ``TAGS_WAIT_SECONDS``.
         """
-        deadline = time.monotonic() + self.app.config["TAGS_WAIT_SECONDS"]
-        while True:
-            job = analysis.active_job(library_id)
-            if job is None:
-                if analysis.count_pending(library_id) == 0:
-                    db.session.rollback()
-                    return
-                library = db.session.get(SampleLibrary, library_id)
-                if library is None:
-                    return
-                job = analysis.create_job(user_id, library)
-            job_id = job.id
-            if self.run_inline(job_id):
-                job = db.session.get(Job, job_id)
-                if job is not None and job.state == "failed":
-                    raise ApiError(503, job.message or "analysis failed")
-                continue
+        if analysis.active_job(library_id) is None and analysis.count_pending(library_id) == 0:
             db.session.rollback()
-            if time.monotonic() > deadline:
+            return
+        deadline = time.monotonic() + self.app.config["TAGS_WAIT_SECONDS"]
+        with self.waiting_slot(user_id):
+            while True:
+                job = analysis.active_job(library_id)
+                if job is None:
+                    if analysis.count_pending(library_id) == 0:
+                        db.session.rollback()
+                        return
+                    library = db.session.get(SampleLibrary, library_id)
+                    if library is None:
+                        return
+                    job = analysis.create_job(user_id, library)
+                    if job.state in analysis.ACTIVE:
+                        self.submit(job.id)
+                elif job.state == "queued" and job.owner is None:
+                    self.submit(job.id)  # a worker of this process takes it unless another one has
+                job_id = job.id
+                db.session.rollback()
+                if self._wait_for(job_id, deadline):
+                    finished = db.session.get(Job, job_id)
+                    if finished is not None and finished.state == "failed":
+                        raise ApiError(503, finished.message or "analysis failed")
+                    continue
                 raise ApiError(503, f"the analysis (job {job_id}) is still running; try again later")
-            time.sleep(0.2)
+
+    def _wait_for(self, job_id: str, deadline: float) -> bool:
+        """Poll job ``job_id`` until it is no longer active (True) or the deadline passes (False)."""
+        while time.monotonic() < deadline:
+            job = db.session.get(Job, job_id)
+            state = None if job is None else job.state
+            db.session.rollback()
+            if state not in analysis.ACTIVE:
+                return True
+            time.sleep(WAIT_POLL_SECONDS)
+        return False
 
     def _run(self, job_id: str) -> None:
         try:
@@ -162,7 +231,17 @@ class JobRunner:
             log.exception("analysis job %s failed", job_id)
             analysis.fail_job(job_id, f"analysis failed: {type(exc).__name__}: {exc}")
 
-    def _work(self) -> None:
+    def _work(self, warm_up: bool = False) -> None:
+        lower_priority(self.app.config["ANALYSIS_NICE"])  # before TensorFlow starts its threads from this one
+        if warm_up:
+            with self.app.app_context():
+                try:
+                    analysis.warm_up()
+                except Exception:
+                    log.exception("warming up the tagger failed; the first analysis will load it")
+                finally:
+                    self._warm.set()
+                    db.session.remove()
         while not self._stop.is_set():
             try:
                 job_id = self._queue.get(timeout=1.0)
@@ -197,6 +276,9 @@ class JobRunner:
                 try:
                     for job_id in self.claimable():
                         self._queue.put(job_id)
+                    if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS or not self._pruned_at:
+                        self._pruned_at = time.monotonic()
+                        analysis.prune_jobs(self.app.config["JOB_RETENTION_DAYS"])
                 except Exception:
                     log.exception("job sweep failed")
                 finally:

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import LIBRARY_NAME_MAX, SAMPLE_NAME_MAX, Sample, SampleLibrary
+from ..models import LIBRARY_NAME_MAX, SAMPLE_NAME_MAX, Sample, SampleLibrary, utcnow
+from .sql import insert_on_conflict
 
 
 def _has_control(text: str) -> bool:
@@ -42,6 +43,20 @@ def check_sample_name(name: str | None) -> str:
 def find_library(user_id: int, name: str) -> SampleLibrary | None:
     """The user's library called ``name``, or None."""
     return db.session.scalar(select(SampleLibrary).where(SampleLibrary.user_id == user_id, SampleLibrary.name == name))
+
+
+def ensure_library(user_id: int, name: str) -> SampleLibrary:
+    """The user's library called ``name``, created (and committed) when new; concurrent creators get the same one."""
+    library = find_library(user_id, name)
+    if library is not None:
+        return library
+    row = {"user_id": user_id, "name": name, "created_at": utcnow(), "version": 0, "content_version": 0}
+    insert_on_conflict(SampleLibrary, [row], ("user_id", "name"))
+    db.session.commit()
+    library = find_library(user_id, name)
+    if library is None:  # deleted again in between: the client may simply retry
+        raise ApiError(409, f"library {name!r} was deleted while it was being created; try again")
+    return library
 
 
 def get_library(user_id: int, name: str, missing_status: int = 400) -> SampleLibrary:

@@ -11,15 +11,18 @@ a process killed at any point loses at most the chunk in flight, and no sample i
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import soundfile as sf
 from flask import current_app
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError
@@ -91,6 +94,21 @@ def analyse_files(paths: list[str]) -> dict[str, Outcome]:
     return out
 
 
+def warm_up() -> None:
+    """Analyse a generated half-second sound: loads TensorFlow and the tagger and compiles what the first
+    analysis would (its import and tracing hold the interpreter lock for seconds), in the calling thread."""
+    sr = 22050
+    t = np.arange(sr // 2) / sr
+    y = (0.5 * np.sin(2 * np.pi * 110 * t) * np.exp(-8 * t)).astype(np.float32)
+    fd, path = tempfile.mkstemp(prefix="upload-warm-up-", suffix=".wav", dir=storage.tmp_dir())
+    os.close(fd)
+    try:
+        sf.write(path, y, sr, subtype="PCM_16")
+        analyse_files([path])
+    finally:
+        os.unlink(path)
+
+
 def active_job(library_id: int) -> Job | None:
     """The library's queued or running job, if any."""
     return db.session.scalar(
@@ -98,12 +116,27 @@ def active_job(library_id: int) -> Job | None:
     )
 
 
+def latest_job(library_id: int) -> Job | None:
+    """The library's most recent job, whatever its state."""
+    return db.session.scalar(
+        select(Job).where(Job.library_id == library_id).order_by(Job.created_at.desc(), Job.id).limit(1)
+    )
+
+
 def create_job(user_id: int, library: SampleLibrary) -> Job:
-    """The library's active analysis job, or a new one (already ``done`` when nothing needs analysis)."""
+    """The library's active analysis job, or a new one; when nothing needs analysis, its last finished job.
+
+    A library that is up to date gets no new row per call: its last ``done`` job answers (a new ``done`` job
+    is made only when it has none).
+    """
     job = active_job(library.id)
     if job is not None:
         return job
     pending = count_pending(library.id)
+    if pending == 0:
+        last = latest_job(library.id)
+        if last is not None and last.state == "done":
+            return last
     job = Job(id=uuid.uuid4().hex, user_id=user_id, library_id=library.id, total=pending, done=0, failed={})
     if pending == 0:
         job.state = "done"
@@ -119,6 +152,22 @@ def create_job(user_id: int, library: SampleLibrary) -> Job:
             raise
         return existing
     return job
+
+
+def prune_jobs(retention_days: float) -> int:
+    """Delete finished jobs older than ``retention_days`` (each library's latest job is kept); how many."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    latest = (
+        select(Job.library_id, db.func.max(Job.created_at).label("newest")).group_by(Job.library_id).subquery()
+    )
+    keep = select(Job.id).join(latest, (Job.library_id == latest.c.library_id) & (Job.created_at == latest.c.newest))
+    result = db.session.execute(
+        delete(Job)
+        .where(Job.state.not_in(ACTIVE), Job.created_at < cutoff, Job.id.not_in(keep))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def get_job(user_id: int, job_id: str) -> Job:

@@ -6,19 +6,24 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from ..errors import ApiError
 from ..extensions import db
 from ..models import MAIL_MAX, RevokedSession, User
 
 _MAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_USER_ID = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)  # fits a 64-bit integer column
+_SESSION_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
 PASSWORD_MAX = 1024
+ZXCVBN_MAX = 100
 # Checked for unknown mails too, so that both failures cost the same time.
 _DUMMY_HASH = generate_password_hash("drumsampler-dummy-password")
 BAD_CREDENTIALS = "wrong mail or password"
@@ -44,12 +49,19 @@ def _check_mail(mail: str) -> str:
     return mail
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, mail: str) -> None:
+    """400 for a password that is too short, too long or easy to guess (zxcvbn below ``PASSWORD_MIN_SCORE``)."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise ApiError(400, f"password must be at least {minimum} characters long")
     if len(password) > PASSWORD_MAX:
         raise ApiError(400, f"password must be at most {PASSWORD_MAX} characters long")
+    # zxcvbn's cost grows with the length; its first characters decide the estimate of a weak password anyway
+    estimate = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[mail, mail.split("@")[0], "drumsampler"])
+    if estimate["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
+        feedback = estimate["feedback"]
+        hints = " ".join(h for h in [feedback.get("warning") or "", *feedback.get("suggestions", [])] if h)
+        raise ApiError(400, "password is too easy to guess" + (f": {hints}" if hints else ""))
 
 
 def issue_tokens(user: User, sid: str | None = None) -> Tokens:
@@ -65,7 +77,7 @@ def issue_tokens(user: User, sid: str | None = None) -> Tokens:
 def register(mail: str, password: str) -> Tokens:
     """Create an account and log it in; 409 when the mail is taken."""
     mail = _check_mail(mail)
-    _check_password(password)
+    _check_password(password, mail)
     user = User(mail=mail, password_hash=generate_password_hash(password))
     db.session.add(user)
     try:
@@ -93,6 +105,17 @@ def revoke_session(user_id: int, sid: str, expires_at: float) -> None:
         db.session.add(RevokedSession(sid=sid, user_id=user_id, expires_at=expires_at))
     db.session.execute(db.delete(RevokedSession).where(RevokedSession.expires_at < time.time()))
     db.session.commit()
+
+
+def check_claims(payload: dict[str, Any]) -> None:
+    """401 unless a (validly signed) token's claims have the shapes this server issues."""
+    sub, sid, iat = payload.get("sub"), payload.get("sid"), payload.get("iat")
+    if not (isinstance(sub, str) and _USER_ID.fullmatch(sub)):
+        raise ApiError(401, "invalid token: malformed 'sub' claim")
+    if not (isinstance(sid, str) and _SESSION_ID.fullmatch(sid)):
+        raise ApiError(401, "invalid token: malformed 'sid' claim")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise ApiError(401, "invalid token: missing or malformed 'iat' claim")
 
 
 def is_revoked(sid: str | None) -> bool:

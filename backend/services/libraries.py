@@ -151,7 +151,7 @@ def delete_library(user_id: int, library: SampleLibrary) -> None:
         delete(SampleLibrary).where(SampleLibrary.id == library.id), execution_options={"synchronize_session": False}
     )
     db.session.commit()
-    storage.remove_unreferenced(user_id, files)
+    storage.release(user_id, files)
 
 
 def delete_sample(user_id: int, library: SampleLibrary, sample: Sample) -> None:
@@ -160,4 +160,4 @@ def delete_sample(user_id: int, library: SampleLibrary, sample: Sample) -> None:
     db.session.delete(sample)
     touch(library, content=True)
     db.session.commit()
-    storage.remove_unreferenced(user_id, files)
+    storage.release(user_id, files)

@@ -1,7 +1,9 @@
 """Where audio lives on disk: ``DATA_DIR/storage/<user id>/<SHA-256 of the content>.<format>``.
 
 Files are named by content, never by the client's file name; one file serves every sample of the
-same user with the same content, and is removed with the last of them.
+same user with the same content, and is removed with the last of them. Each file has a row in
+``stored_blob``: uploads and deletions of the same content lock it, so that a file is never removed
+while an upload that uses it is on its way to commit.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import time
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import Sample, SampleLibrary
+from ..models import Sample, SampleLibrary, StoredBlob, User, utcnow
+from .sql import insert_on_conflict
 
+LOCK_BATCH = 500  # rows per statement (SQLite allows 32 766 bound parameters)
 EXTENSIONS = {
     "WAV": "wav",
     "WAVEX": "wav",
@@ -61,20 +65,29 @@ def remove_stale_temporary_files(folder: str | os.PathLike[str], older_than: flo
     return removed
 
 
-def remove_orphaned_audio(older_than: float = 3600.0) -> int:
-    """Delete stored audio no sample uses (a process killed between storing an upload and its commit).
+def remove_orphaned_audio() -> int:
+    """Delete stored audio no sample uses (e.g. a process killed between storing an upload and its commit).
 
-    Only files older than ``older_than`` seconds are considered, so uploads in flight in other processes
-    are left alone. Needs an application context; returns how many files were removed.
+    Each file is checked under its row's lock (see :func:`release`), so an upload in flight in another
+    process is never touched. Needs an application context; returns how many files were removed.
     """
-    removed = 0
-    limit = time.time() - older_than
+    candidates: dict[int, set[tuple[str, str]]] = {}
     for path in (data_dir() / "storage").glob("*/*.*"):
-        user, content_hash = path.parent.name, path.name.split(".", 1)[0]
-        with contextlib.suppress(FileNotFoundError):
-            if user.isdigit() and path.stat().st_mtime < limit and not still_referenced(int(user), content_hash):
-                path.unlink()
+        user, (content_hash, ext) = path.parent.name, path.name.split(".", 1)
+        if user.isdigit() and len(content_hash) == 64:
+            fmt = next((f for f, e in EXTENSIONS.items() if e == ext), ext.upper())
+            candidates.setdefault(int(user), set()).add((content_hash, fmt))
+    accounts = set(db.session.scalars(select(User.id).where(User.id.in_(candidates))))
+    removed = 0
+    for user_id, files in candidates.items():
+        if user_id in accounts:
+            removed += release(user_id, files)
+            continue
+        for content_hash, fmt in files:  # the account is gone: nothing can use or upload its files any more
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(audio_path(user_id, content_hash, fmt))
                 removed += 1
+    db.session.rollback()
     return removed
 
 
@@ -98,20 +111,56 @@ def sample_path(user_id: int, sample: Sample) -> Path:
     return audio_path(user_id, sample.content_hash, sample.format)
 
 
-def still_referenced(user_id: int, content_hash: str) -> bool:
-    """Whether any sample of the user still uses the stored content."""
+def referenced(user_id: int, hashes: list[str]) -> set[str]:
+    """Which of the content hashes samples of the user use."""
     query = (
-        select(Sample.id)
+        select(Sample.content_hash)
         .join(SampleLibrary, Sample.library_id == SampleLibrary.id)
-        .where(SampleLibrary.user_id == user_id, Sample.content_hash == content_hash)
-        .limit(1)
+        .where(SampleLibrary.user_id == user_id, Sample.content_hash.in_(hashes))
+        .distinct()
     )
-    return db.session.scalar(query) is not None
+    return set(db.session.scalars(query))
 
 
-def remove_unreferenced(user_id: int, files: set[tuple[str, str]]) -> None:
-    """Delete the stored files ``{(content hash, format)}`` no sample of the user uses any more (after a commit)."""
-    for content_hash, fmt in files:
-        if not still_referenced(user_id, content_hash):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(audio_path(user_id, content_hash, fmt))
+def lock(user_id: int, files: set[tuple[str, str]]) -> None:
+    """Insert or lock the rows of the stored files ``{(content hash, format)}`` until the transaction ends.
+
+    Uploads call it before they look at the library and place their file; :func:`release` before it removes
+    files. Rows are locked in hash order, so two transactions never wait for each other in a cycle.
+    """
+    rows = [
+        {"user_id": user_id, "content_hash": h, "format": f, "created_at": utcnow()} for h, f in sorted(files)
+    ]
+    for start in range(0, len(rows), LOCK_BATCH):
+        insert_on_conflict(StoredBlob, rows[start : start + LOCK_BATCH], ("user_id", "content_hash"), ("format",))
+
+
+def release(user_id: int, files: set[tuple[str, str]]) -> int:
+    """Delete the stored files ``{(content hash, format)}`` that no committed sample of the user uses.
+
+    Call it after the commit that dropped the references. The files' rows are locked first; a file is
+    unlinked while its row is locked and before the row's deletion commits, so an upload of the same content
+    either committed its sample before (the file stays) or finds the file gone after (and stores it anew).
+    Returns how many files were removed.
+    """
+    if not files:
+        return 0
+    db.session.rollback()
+    removed = 0
+    items = sorted(files)
+    for start in range(0, len(items), LOCK_BATCH):
+        batch = set(items[start : start + LOCK_BATCH])
+        lock(user_id, batch)
+        used = referenced(user_id, sorted({h for h, _ in batch}))
+        unused = {h for h, _ in batch} - used
+        for content_hash, fmt in batch:
+            if content_hash in unused:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(audio_path(user_id, content_hash, fmt))
+                    removed += 1
+        if unused:
+            db.session.execute(
+                delete(StoredBlob).where(StoredBlob.user_id == user_id, StoredBlob.content_hash.in_(unused))
+            )
+        db.session.commit()
+    return removed

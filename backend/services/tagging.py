@@ -17,6 +17,7 @@ from . import knn
 from .access import touch
 from .gc_pause import no_cycle_collection
 from .libraries import PROPAGATED, USER, custom_tag_lists
+from .sql import insert_on_conflict
 
 MAX_TAGS = 100
 
@@ -66,16 +67,23 @@ def parse_tag_list(body: Any) -> list[tuple[str, str | None]]:
 
 
 def tag_ids(names: set[str]) -> dict[str, int]:
-    """Ids of tag names, creating the missing ones."""
+    """Ids of tag names, creating the missing ones (race-free: a name another request creates meanwhile is kept)."""
     if not names:
         return {}
-    found = {name: tid for name, tid in db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))}
-    for name in names - found.keys():
-        tag = Tag(name=name)
-        db.session.add(tag)
-        db.session.flush()
-        found[name] = tag.id
-    return found
+    insert_on_conflict(Tag, [{"name": name} for name in sorted(names)], ("name",))
+    return {name: tid for name, tid in db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names)))}
+
+
+def lock_for_edit(library: SampleLibrary, *objects: object) -> None:
+    """Take the library's write lock for a tag edit, then read ``objects`` again inside the locked transaction.
+
+    Concurrent edits of one library then run one after the other, each on what the previous one committed
+    (SQLite: the database's write lock; PostgreSQL: the library row's lock).
+    """
+    touch(library)
+    db.session.flush()
+    for obj in objects:
+        db.session.expire(obj)
 
 
 def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
@@ -88,6 +96,7 @@ def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
     propagated again (a rejection also counts against the tag for the sample's neighbours).
     """
     wanted = parse_tag_list(body)
+    lock_for_edit(library, sample)
     auto = sample.auto_tag if sample.analyzed_hash == sample.content_hash else None
     names = {name for name, _ in wanted}
     if auto is not None:
@@ -112,7 +121,6 @@ def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
     if changed:
         db.session.flush()
         propagate(library)
-    touch(library)
     db.session.commit()
 
 
@@ -166,10 +174,15 @@ def custom_tags_by_name(library: SampleLibrary) -> dict[str, list[str]]:
 
 def apply_user_tags(library: SampleLibrary, entries: list[tuple[str, list[str]]]) -> dict[str, list[str]]:
     """Set the user tags of the named samples, propagate all user tags of the library, return its custom tags."""
+    lock_for_edit(library)
     names = [name for name, _ in entries]
     samples = {
         s.name: s
-        for s in db.session.scalars(select(Sample).where(Sample.library_id == library.id, Sample.name.in_(names)))
+        for s in db.session.scalars(
+            select(Sample)
+            .where(Sample.library_id == library.id, Sample.name.in_(names))
+            .execution_options(populate_existing=True)
+        )
     }
     missing = [n for n in names if n not in samples]
     if missing:
@@ -189,7 +202,6 @@ def apply_user_tags(library: SampleLibrary, entries: list[tuple[str, list[str]]]
         _set_rejections(sample, reject=dropped, accept={ids[t] for t in tags})
     db.session.flush()
     propagate(library)
-    touch(library)
     db.session.commit()
     return custom_tags_by_name(library)
 

@@ -13,21 +13,32 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO
 
+import soundfile as sf
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from drumsamp_models import audio
-from drumsamp_models.errors import AudioError, AudioTooLongError, NotAudioError, TooManyChannelsError
+from drumsamp_models.errors import (
+    AudioError,
+    AudioTooLongError,
+    NotAudioError,
+    SampleRateTooHighError,
+    TooManyChannelsError,
+)
 
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
 from . import storage
-from .access import check_library_name, check_sample_name, find_library, touch
+from .access import check_library_name, check_sample_name, ensure_library, find_library, touch
 from .libraries import USER
 
 CHUNK = 1024 * 1024
+RETRIES = 3
+# What the API documents, by the container libsndfile detects (WAVEX: WAV with the extensible header).
+ACCEPTED_CONTAINERS = frozenset({"WAV", "WAVEX", "AIFF", "FLAC", "OGG", "MP3"})
+ACCEPTED_TEXT = "WAV, AIFF, FLAC, OGG/Vorbis or MP3"
 
 
 @dataclass(frozen=True)
@@ -57,14 +68,26 @@ def _spool(stream: IO[bytes], limit: int) -> tuple[str, str, int]:
     return path, digest.hexdigest(), size
 
 
+def _check_format(header: audio.AudioInfo, name: str) -> None:
+    """415 naming the format unless the container (and codec, for OGG) is one the API documents."""
+    fmt, subtype = header.format.upper(), header.subtype.upper()
+    if fmt in ACCEPTED_CONTAINERS and (fmt != "OGG" or subtype == "VORBIS"):
+        return
+    kind = f"OGG/{subtype.title()}" if fmt == "OGG" else sf.available_formats().get(fmt, fmt)
+    raise ApiError(415, f"'{name}' is a {kind} file; accepted formats are {ACCEPTED_TEXT}")
+
+
 def _validate(path: str, name: str) -> audio.AudioInfo:
-    """Decode the whole file with the model package's loader; 4xx naming the problem when it is not usable audio."""
+    """Check the header (format, rate, channels, length) and then decode the whole file in blocks with the model
+    package's checks, keeping nothing; 4xx naming the problem when it is not usable audio."""
+    config = current_app.config
     try:
         header = audio.info(path)
-        audio.load(path, sr=None, max_duration=current_app.config["MAX_AUDIO_SECONDS"])
+        _check_format(header, name)
+        audio.scan(path, max_duration=config["MAX_AUDIO_SECONDS"], max_samplerate=config["MAX_SAMPLE_RATE"])
     except NotAudioError:
-        raise ApiError(415, f"'{name}' is not a supported audio file (WAV, AIFF, FLAC, OGG/Vorbis or MP3)") from None
-    except (AudioTooLongError, TooManyChannelsError) as exc:
+        raise ApiError(415, f"'{name}' is not a supported audio file ({ACCEPTED_TEXT})") from None
+    except (AudioTooLongError, TooManyChannelsError, SampleRateTooHighError) as exc:
         raise ApiError(422, f"'{name}' is not accepted: {exc.reason}") from None
     except AudioError as exc:
         raise ApiError(400, f"'{name}' cannot be used: {exc.reason}") from None
@@ -94,14 +117,36 @@ def _copy_analysis(target: Sample, user_id: int) -> None:
     target.analyzed_at = source.analyzed_at
 
 
+def _known_content(library: SampleLibrary, name: str, content_hash: str) -> UploadResult | None:
+    """The answer for content the library already holds (409 under another name), else None."""
+    same = db.session.scalar(
+        select(Sample.name).where(Sample.library_id == library.id, Sample.content_hash == content_hash).limit(1)
+    )
+    if same is None:
+        return None
+    if same == name:
+        return UploadResult(f"'{name}' is already in library '{library.name}' with identical content; nothing stored")
+    raise ApiError(409, f"'{name}' is the same sound as '{same}' in library '{library.name}'; not stored twice")
+
+
 def save_upload(user_id: int, lib_name: str, filename: str | None, stream: IO[bytes]) -> UploadResult:
     """Store one uploaded file in the user's library ``lib_name`` (created when new)."""
     check_library_name(lib_name)
     name = check_sample_name(filename)
     tmp, content_hash, size = _spool(stream, current_app.config["MAX_UPLOAD_BYTES"])
     try:
+        library = find_library(user_id, lib_name)
+        known = None if library is None else _known_content(library, name, content_hash)  # before any decoding
+        if known is not None:
+            return known
         header = _validate(tmp, name)
-        return _record(user_id, lib_name, name, tmp, content_hash, size, header)
+        for attempt in range(RETRIES):
+            try:
+                return _record(user_id, lib_name, name, tmp, content_hash, size, header)
+            except IntegrityError:  # a concurrent upload of the same name (PostgreSQL): look again
+                if attempt == RETRIES - 1:
+                    raise ApiError(409, f"'{name}' is being uploaded to '{lib_name}' concurrently; try again") from None
+        raise AssertionError("unreachable")
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -110,26 +155,43 @@ def save_upload(user_id: int, lib_name: str, filename: str | None, stream: IO[by
 def _record(
     user_id: int, lib_name: str, name: str, tmp: str, content_hash: str, size: int, header: audio.AudioInfo
 ) -> UploadResult:
-    library = find_library(user_id, lib_name)
-    sample = None
-    if library is not None:
-        same_content = db.session.scalar(
-            select(Sample).where(Sample.library_id == library.id, Sample.content_hash == content_hash).limit(1)
-        )
-        if same_content is not None and same_content.name == name:
-            return UploadResult(f"'{name}' is already in library '{lib_name}' with identical content; nothing stored")
-        if same_content is not None:
-            raise ApiError(
-                409, f"'{name}' is the same sound as '{same_content.name}' in library '{lib_name}'; not stored twice"
-            )
-        sample = db.session.scalar(select(Sample).where(Sample.library_id == library.id, Sample.name == name))
-    else:
-        library = SampleLibrary(user_id=user_id, name=lib_name)
-        db.session.add(library)
+    """Record the upload in one transaction that holds the lock of its content's stored file (see ``storage``)."""
+    library = ensure_library(user_id, lib_name)
+    new_file = {(content_hash, header.format)}
+    storage.lock(user_id, new_file)  # from here to the commit no deletion can remove this content's file
+    try:
+        result, old_file = _replace_or_add(user_id, library, name, tmp, content_hash, size, header)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.release(user_id, new_file)  # removes the file only if no committed sample uses it
+        raise
+    storage.release(user_id, old_file)
+    return result
 
+
+def _replace_or_add(
+    user_id: int,
+    library: SampleLibrary,
+    name: str,
+    tmp: str,
+    content_hash: str,
+    size: int,
+    header: audio.AudioInfo,
+) -> tuple[UploadResult, set[tuple[str, str]]]:
+    """Within the locked transaction: check the library again, place the file, add or update the sample."""
+    lib_name = library.name
+    known = _known_content(library, name, content_hash)
+    if known is not None:
+        return known, set()
+    sample = db.session.scalar(
+        select(Sample)
+        .where(Sample.library_id == library.id, Sample.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     target = storage.audio_path(user_id, content_hash, header.format)
-    created = not target.exists()
-    if created:
+    if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
     old_file: set[tuple[str, str]] = set()
@@ -155,18 +217,7 @@ def _record(
     sample.duration = header.duration
     sample.samplerate = header.samplerate
     sample.channels = header.channels
-    try:
-        db.session.flush()
-        _copy_analysis(sample, user_id)
-        touch(library, content=True)
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        if created and not storage.still_referenced(user_id, content_hash):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)
-        if isinstance(exc, IntegrityError):
-            raise ApiError(409, f"'{name}' was uploaded to library '{lib_name}' concurrently; try again") from None
-        raise
-    storage.remove_unreferenced(user_id, old_file)
-    return UploadResult(message)
+    db.session.flush()
+    _copy_analysis(sample, user_id)
+    touch(library, content=True)
+    return UploadResult(message), old_file

@@ -181,7 +181,7 @@ def test_login_and_register_are_rate_limited(make_app: AppFactory) -> None:
     assert codes == [401, 401, 401, 429]
     limited = client.post("/login", data={"mail": "x@example.org", "password": PASSWORD})
     assert limited.status_code == 429
-    assert "too many requests" in limited.get_json()["message"]
+    assert "too many login or registration attempts" in limited.get_json()["message"]
     assert client.post("/register", data={"mail": "y@example.org", "password": PASSWORD}).status_code == 200
     # Other routes are not limited.
     assert [client.get("/health").status_code for _ in range(5)] == [200] * 5

@@ -67,14 +67,15 @@ def test_rate_limit_is_shared_by_processes_through_redis(make_app: AppFactory, t
     assert codes == [401, 401, 401, 429]
 
 
-def test_memory_rate_limits_are_per_process(make_app: AppFactory, tmp_path: Path) -> None:
-    """The default store: each process counts on its own (why Redis is the setting for several workers)."""
+def test_default_rate_limits_are_shared_by_processes(make_app: AppFactory, tmp_path: Path) -> None:
+    """The default store (a SQLite file in DATA_DIR): two processes on one data folder count together."""
     env = {"RATELIMIT_ENABLED": "true", "AUTH_RATE_LIMIT": "3 per minute"}
     first = make_app(data_dir=tmp_path / "shared", **env).test_client()
     second = make_app(data_dir=tmp_path / "shared", **env).test_client()
     login = {"mail": "x@example.org", "password": PASSWORD}
     codes = [client.post("/login", data=login).status_code for client in (first, second, first, second)]
-    assert codes == [401, 401, 401, 401]
+    assert codes == [401, 401, 401, 429]
+    assert (tmp_path / "shared" / "ratelimits.sqlite3").is_file()
 
 
 def test_cors_only_for_configured_origins(make_app: AppFactory) -> None:

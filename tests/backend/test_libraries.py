@@ -134,7 +134,7 @@ def test_health_and_unknown_route(client) -> None:  # type: ignore[no-untyped-de
     assert health.status_code == 200
     body = health.get_json()
     assert body["database"] is True
-    assert set(body) == {"status", "database", "tagger", "version"}
+    assert set(body) == {"status", "database", "tagger", "diskFree", "version"}
     missing = client.get("/no/such/route")
     assert missing.status_code == 404
     assert set(missing.get_json()) == {"message"}

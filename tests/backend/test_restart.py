@@ -35,7 +35,7 @@ def free_port() -> int:
 class Server:
     """gunicorn in its own process group, logging to a file."""
 
-    def __init__(self, data_dir: Path, workers: int) -> None:
+    def __init__(self, data_dir: Path, workers: int, **extra_env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -46,11 +46,12 @@ class Server:
             "ANALYSIS_PAUSE_SECONDS": "0.3",
             "JOB_POLL_SECONDS": "0.5",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            **extra_env,
         }
         self.log = open(data_dir / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
+        command = [sys.executable, "-m", "gunicorn", "-c", "backend/gunicorn_conf.py", "-b", f"127.0.0.1:{self.port}"]
         self.process = subprocess.Popen(
-            [*command, "--threads", "4", "--timeout", "300", "backend.wsgi:app"],
+            [*command, "-w", str(workers), "--timeout", "300", "backend.wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=self.log,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from itsdangerous import URLSafeTimedSerializer
 
-from backend.services.streaming import SALT
-from tests.backend.conftest import User, register
+from tests.backend.conftest import PASSWORD, User, register
 
 
 @pytest.fixture
@@ -136,8 +136,28 @@ def test_audio_url_plays_without_a_header_for_that_sample_only(app: Flask, libra
     assert other.status_code == 401
     tampered = client.get(f"/audio/Drums/{sounds[0].name}?token={token[:-2]}xx")
     assert tampered.status_code == 401
-    forged = URLSafeTimedSerializer("not the secret of this server, long enough", salt=SALT).dumps({"u": 1, "s": 1})
-    assert client.get(f"/audio/Drums/{sounds[0].name}?token={forged}").status_code == 401
+    guessed = secrets.token_urlsafe(32)
+    assert client.get(f"/audio/Drums/{sounds[0].name}?token={guessed}").status_code == 401
+
+
+def test_audio_links_are_opaque_and_die_with_their_session(app: Flask, library: User, sounds: list[Path]) -> None:
+    """Finding 11: the token reveals nothing (no readable user or sample id) and logging out revokes it."""
+    url = library.get(f"/audio-url/Drums/{sounds[0].name}").get_json()["url"]
+    token = url.split("token=", 1)[1]
+    for part in token.split("."):
+        decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        assert b'"u"' not in decoded and b'"s"' not in decoded and not decoded.startswith(b"{")
+    client = app.test_client()
+    assert client.get(url).status_code == 200
+    other_session = library.client.post("/login", data={"mail": library.mail, "password": PASSWORD}).get_json()
+    other_url = library.get(
+        f"/audio-url/Drums/{sounds[0].name}", headers={"Authorization": f"Bearer {other_session['token']}"}
+    ).get_json()["url"]
+    assert library.post("/logout").status_code == 200
+    revoked = client.get(url)
+    assert revoked.status_code == 401
+    assert "logged out" in revoked.get_json()["message"]
+    assert client.get(other_url).status_code == 200  # another session's link still plays
 
 
 def test_audio_url_of_another_user_cannot_reach_my_samples(app: Flask, library: User, sounds: list[Path]) -> None:

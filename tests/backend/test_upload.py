@@ -235,7 +235,7 @@ def test_stale_upload_temporaries_are_removed_at_start(tmp_path: Path) -> None:
 
 
 def test_orphaned_stored_audio_is_removed_at_start(app: Flask, user: User, sounds: list[Path]) -> None:
-    """A file stored by a process killed before its commit is swept; files samples use are kept."""
+    """Files stored by a process killed before its commit are swept, however recent; files samples use are kept."""
     from backend.services.storage import remove_orphaned_audio
 
     assert user.upload("Drums", sounds[0]).status_code == 200
@@ -247,5 +247,11 @@ def test_orphaned_stored_audio_is_removed_at_start(app: Flask, user: User, sound
     for path in (orphan, kept):
         os.utime(path, (time.time() - 7200, time.time() - 7200))
     with app.app_context():
+        assert remove_orphaned_audio() == 2
+    assert [p.name for p in stored_files(app)] == [kept.name]
+    gone = kept.parent.parent / "999999" / f"{'2' * 64}.flac"  # the folder of an account that no longer exists
+    gone.parent.mkdir()
+    gone.write_bytes(b"x")
+    with app.app_context():
         assert remove_orphaned_audio() == 1
-    assert sorted(p.name for p in stored_files(app)) == sorted([kept.name, fresh.name])
+    assert [p.name for p in stored_files(app)] == [kept.name]

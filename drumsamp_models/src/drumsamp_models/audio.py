@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from .errors import (
     AudioTooLongError,
     EmptyAudioError,
     NotAudioError,
+    SampleRateTooHighError,
     SilentAudioError,
     TooManyChannelsError,
     UnreadableAudioError,
@@ -26,18 +28,23 @@ from .errors import (
 
 __all__ = [
     "DEFAULT_MAX_DURATION",
+    "DEFAULT_MAX_SAMPLERATE",
     "AudioInfo",
+    "ScanResult",
     "describe_error",
     "info",
     "load",
     "load_with_rate",
     "resample",
+    "scan",
     "to_mono",
 ]
 
 DEFAULT_MAX_DURATION = 60.0
 """Longest accepted file, in seconds."""
 DEFAULT_MAX_CHANNELS = 8
+DEFAULT_MAX_SAMPLERATE = 384000
+"""Highest accepted sample rate, in Hz; checked from the header before any decoding."""
 DEFAULT_SILENCE_DB = -90.0
 """A file whose peak stays below this level (about one 16-bit LSB) is digital silence."""
 
@@ -61,6 +68,10 @@ _PLACEHOLDER_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 7}
 # MP3 frame counts in headers are estimates; below this share of the announced length we call it truncated.
 _MP3_MIN_SHARE = 0.9
 _SUPPORTED = "WAV, AIFF, FLAC, OGG/Vorbis or MP3"
+# Frames decoded at a time: beyond the mono output, decoding holds one block of this many frames x channels.
+_BLOCK_FRAMES = 65536
+# Without a duration limit, most frames of mono output allocated on the header's word alone; more grow as decoded.
+_MAX_PREALLOC = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,19 @@ class AudioInfo:
     def duration(self) -> float:
         """Length in seconds according to the header."""
         return self.frames / self.samplerate if self.samplerate else 0.0
+
+
+@dataclass(frozen=True)
+class ScanResult(AudioInfo):
+    """A file's header plus what a full decode found: the frames decoded and the mono signal's peak (linear)."""
+
+    decoded_frames: int
+    peak: float
+
+    @property
+    def decoded_duration(self) -> float:
+        """Length in seconds of the decoded signal."""
+        return self.decoded_frames / self.samplerate if self.samplerate else 0.0
 
 
 def _sniff(path: str) -> str | None:
@@ -175,21 +199,150 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
+def _check_limits(
+    p: str, snd: sf.SoundFile, max_duration: float | None, max_channels: int, max_samplerate: int | None
+) -> None:
+    """Refuse, from the header alone, too many channels, too long a file, too high a rate or too many samples."""
+    native_sr, channels, frames = snd.samplerate, snd.channels, snd.frames
+    if channels > max_channels:
+        raise TooManyChannelsError(p, f"{channels} channels, at most {max_channels} accepted")
+    if max_duration is not None and frames / native_sr > max_duration and snd.format != "MP3":
+        raise AudioTooLongError(p, f"{frames / native_sr:.1f} s long; the accepted maximum is {max_duration:g} s")
+    if max_samplerate is not None and native_sr > max_samplerate:
+        raise SampleRateTooHighError(p, f"sample rate {native_sr} Hz; the accepted maximum is {max_samplerate} Hz")
+    if max_duration is not None and max_samplerate is not None:
+        budget = max_duration * max_samplerate * max_channels
+        if frames * channels > budget:
+            raise AudioTooLongError(
+                p,
+                f"header announces {frames} frames x {channels} channels, more samples than {max_duration:g} s"
+                f" at {max_samplerate} Hz x {max_channels} channels; the accepted maximum is {max_duration:g} s",
+            )
+
+
+def _not_seekable() -> bool:
+    """Stand-in for ``SoundFile.seekable`` while :func:`_blocks` reads a file as a stream."""
+    return False
+
+
+def _blocks(p: str, snd: sf.SoundFile, limit: int) -> Iterator[np.ndarray]:
+    """Decode ``snd`` as float32 (frames, channels) blocks of at most ``_BLOCK_FRAMES`` frames.
+
+    Stops after ``limit`` frames (-1: no limit) and, in a seekable file, at the header's frame count, as one
+    ``SoundFile.read`` would. The yielded array is reused for the next block: copy what you keep.
+    """
+    todo = limit
+    if snd.seekable():
+        remaining = max(0, snd.frames - snd.tell())
+        todo = remaining if todo < 0 else min(todo, remaining)
+    # SoundFile.read() seeks to the position it has just reached after every call of a seekable file. In an MP3 that
+    # re-seeks the decoder (mpg123 seeks approximately: the next samples move by ~1e-7), in a damaged FLAC the seek
+    # itself fails: read on as from a stream, so that the blocks are exactly one read of the whole file.
+    snd.seekable = _not_seekable  # type: ignore[method-assign]
+    block = np.empty((_BLOCK_FRAMES if todo < 0 else min(_BLOCK_FRAMES, todo), snd.channels), dtype=np.float32)
+    while todo != 0:
+        want = len(block) if todo < 0 else min(len(block), todo)
+        try:
+            data = snd.read(want, dtype="float32", always_2d=True, out=block)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            detail = str(exc).split(":", 1)[-1].strip()
+            raise UnreadableAudioError(p, f"corrupt or truncated {snd.format} data ({detail})") from None
+        if len(data):
+            yield data
+        if len(data) < want:  # libsndfile only reads short at the end of the stream
+            return
+        if todo > 0:
+            todo -= want
+
+
+def _mix_into(block: np.ndarray, out: np.ndarray) -> None:
+    """Write the mono down-mix of a (frames, channels) float32 block into ``out``, bit for bit as :func:`to_mono`."""
+    if block.shape[1] == 1:
+        out[:] = block[:, 0]
+    else:
+        np.mean(block, axis=1, dtype=np.float32, out=out)
+
+
+def _decode(
+    path: str | os.PathLike[str],
+    *,
+    keep: bool,
+    max_duration: float | None,
+    max_channels: int,
+    max_samplerate: int | None,
+    silence_db: float | None,
+) -> tuple[np.ndarray | None, ScanResult]:
+    """Check and decode ``path`` block by block; the mono signal at the file's rate is kept only if ``keep``.
+
+    Memory is the mono output (when kept) plus one block, whatever the header claims.
+    """
+    p = os.fspath(path)
+    with _open(p) as snd:
+        _check_header(p, snd)
+        _check_limits(p, snd, max_duration, max_channels, max_samplerate)
+        native_sr, channels, frames, fmt, subtype = snd.samplerate, snd.channels, snd.frames, snd.format, snd.subtype
+        limit = -1 if max_duration is None else int(max_duration * native_sr) + 1
+        expected = max(0, frames) if limit < 0 else min(max(0, frames), limit)
+        # The mono output (only if kept), sized from the header within the limit; scan() mixes into a scratch block.
+        y = np.empty((expected if limit >= 0 else min(expected, _MAX_PREALLOC)) if keep else 0, dtype=np.float32)
+        scratch = np.empty(0, dtype=np.float32)
+        n, finite, peak = 0, True, 0.0
+        for block in _blocks(p, snd, limit):
+            m = len(block)
+            if keep and n + m > len(y):  # more frames than preallocated: grow, never beyond the limit
+                grown = max(n + m, 2 * len(y), _BLOCK_FRAMES)
+                y.resize(grown if limit < 0 else min(grown, limit), refcheck=False)  # no view of y is alive here
+            if not keep and len(scratch) < m:
+                scratch = np.empty(m, dtype=np.float32)
+            dest = y[n : n + m] if keep else scratch[:m]
+            _mix_into(block, dest)
+            finite = finite and bool(np.isfinite(block).all())
+            if finite:
+                peak = max(peak, float(dest.max()), -float(dest.min()))
+            del dest
+            n += m
+    if max_duration is not None and n >= limit:
+        raise AudioTooLongError(p, f"longer than {max_duration:g} s; the accepted maximum is {max_duration:g} s")
+    if n == 0:
+        raise EmptyAudioError(p, "no audio samples could be decoded (empty or truncated file)")
+    if fmt == "MP3" and frames > 0 and n < _MP3_MIN_SHARE * frames:
+        raise UnreadableAudioError(p, f"truncated MP3 file: {n} of {frames} announced samples decoded")
+    if fmt == "OGG" and not _ogg_ends_stream(p):
+        raise UnreadableAudioError(p, "truncated OGG file: the stream's last page is missing")
+    if not finite:
+        raise UnreadableAudioError(p, "corrupt audio data (NaN or infinite samples)")
+    if silence_db is not None and peak < 10.0 ** (silence_db / 20.0):
+        raise SilentAudioError(p, f"digital silence (peak below {silence_db:g} dBFS)")
+    if keep and len(y) != n:
+        y.resize(n, refcheck=False)
+    result = ScanResult(p, native_sr, channels, frames, fmt, subtype, n, peak)
+    return (y if keep else None), result
+
+
 def load(
     path: str | os.PathLike[str],
     sr: int | None = 22050,
     *,
     max_duration: float | None = DEFAULT_MAX_DURATION,
     max_channels: int = DEFAULT_MAX_CHANNELS,
+    max_samplerate: int | None = DEFAULT_MAX_SAMPLERATE,
     silence_db: float | None = DEFAULT_SILENCE_DB,
 ) -> np.ndarray:
     """Decode ``path`` to a mono float32 signal at ``sr`` Hz (``None`` keeps the file's rate).
 
     Raises an :class:`~drumsamp_models.errors.AudioError` subclass naming the file when it is
     missing, corrupt or truncated, not audio, empty or silent, longer than ``max_duration``
-    seconds, or has more than ``max_channels`` channels.
+    seconds, has more than ``max_channels`` channels or a sample rate above ``max_samplerate`` Hz.
+    Decoding goes block by block: memory is the mono output plus one block.
     """
-    return load_with_rate(path, sr, max_duration=max_duration, max_channels=max_channels, silence_db=silence_db)[0]
+    return load_with_rate(
+        path,
+        sr,
+        max_duration=max_duration,
+        max_channels=max_channels,
+        max_samplerate=max_samplerate,
+        silence_db=silence_db,
+    )[0]
 
 
 def load_with_rate(
@@ -198,39 +351,43 @@ def load_with_rate(
     *,
     max_duration: float | None = DEFAULT_MAX_DURATION,
     max_channels: int = DEFAULT_MAX_CHANNELS,
+    max_samplerate: int | None = DEFAULT_MAX_SAMPLERATE,
     silence_db: float | None = DEFAULT_SILENCE_DB,
 ) -> tuple[np.ndarray, int]:
     """Like :func:`load`, also returning the rate of the signal (``sr`` or the file's own)."""
-    p = os.fspath(path)
-    with _open(p) as snd:
-        _check_header(p, snd)
-        native_sr, channels, frames = snd.samplerate, snd.channels, snd.frames
-        if channels > max_channels:
-            raise TooManyChannelsError(p, f"{channels} channels, at most {max_channels} accepted")
-        if max_duration is not None and frames / native_sr > max_duration and snd.format != "MP3":
-            raise AudioTooLongError(p, f"{frames / native_sr:.1f} s long; the accepted maximum is {max_duration:g} s")
-        limit = -1 if max_duration is None else int(max_duration * native_sr) + 1
-        try:
-            data = snd.read(frames=limit, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            detail = str(exc).split(":", 1)[-1].strip()
-            raise UnreadableAudioError(p, f"corrupt or truncated {snd.format} data ({detail})") from None
-        fmt = snd.format
-    if max_duration is not None and len(data) >= limit:
-        raise AudioTooLongError(p, f"longer than {max_duration:g} s; the accepted maximum is {max_duration:g} s")
-    if len(data) == 0:
-        raise EmptyAudioError(p, "no audio samples could be decoded (empty or truncated file)")
-    if fmt == "MP3" and frames > 0 and len(data) < _MP3_MIN_SHARE * frames:
-        raise UnreadableAudioError(p, f"truncated MP3 file: {len(data)} of {frames} announced samples decoded")
-    if fmt == "OGG" and not _ogg_ends_stream(p):
-        raise UnreadableAudioError(p, "truncated OGG file: the stream's last page is missing")
-    if not np.isfinite(data).all():
-        raise UnreadableAudioError(p, "corrupt audio data (NaN or infinite samples)")
-    y = to_mono(data)
-    if silence_db is not None and float(np.max(np.abs(y))) < 10.0 ** (silence_db / 20.0):
-        raise SilentAudioError(p, f"digital silence (peak below {silence_db:g} dBFS)")
-    target = native_sr if sr is None else sr
-    return resample(y, native_sr, target), target
+    y, found = _decode(
+        path,
+        keep=True,
+        max_duration=max_duration,
+        max_channels=max_channels,
+        max_samplerate=max_samplerate,
+        silence_db=silence_db,
+    )
+    assert y is not None
+    target = found.samplerate if sr is None else sr
+    return resample(y, found.samplerate, target), target
+
+
+def scan(
+    path: str | os.PathLike[str],
+    *,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+    max_channels: int = DEFAULT_MAX_CHANNELS,
+    max_samplerate: int | None = DEFAULT_MAX_SAMPLERATE,
+    silence_db: float | None = DEFAULT_SILENCE_DB,
+) -> ScanResult:
+    """Run every check of :func:`load` (same errors) by decoding the whole file, without keeping the signal.
+
+    Memory is one block, whatever the file; the result is the header plus the decoded length and mono peak.
+    """
+    return _decode(
+        path,
+        keep=False,
+        max_duration=max_duration,
+        max_channels=max_channels,
+        max_samplerate=max_samplerate,
+        silence_db=silence_db,
+    )[1]
 
 
 def describe_error(exc: BaseException) -> str:

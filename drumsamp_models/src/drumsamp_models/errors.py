@@ -46,5 +46,9 @@ class TooManyChannelsError(AudioError):
     """The file has more channels than the configured limit."""
 
 
+class SampleRateTooHighError(AudioError):
+    """The file's sample rate is above the configured ceiling."""
+
+
 class FeatureFileError(FileProblem):
     """A feature (``.npz``) file is missing, unreadable or of the wrong kind."""
