@@ -23,11 +23,12 @@ DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
 GATE := drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 
-.PHONY: help install run test lint pytest wheel bench clean dataset train-tagger evaluate-tagger evaluate-independent
+.PHONY: help install run test lint pytest wheel bench clean import dataset train-tagger evaluate-tagger evaluate-independent
 
 help:
 	@echo "make run     install what is missing, then serve DrumSampler on http://$(HOST):$(PORT) (data in DATA_DIR=$(DATA_DIR))"
 	@echo "make test    install what is missing, then run ruff and every test"
+	@echo "make import DIR=... MAIL=... LIB=...  import a folder of this machine into a library (same DATA_DIR as make run)"
 	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
 	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
 	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
@@ -60,6 +61,11 @@ pytest: install
 
 test: lint pytest
 
+# Import a folder of the server's disk into a library: make import DIR=~/Samples MAIL=me@example.org LIB=Drums
+import: install
+	@[ -n "$(DIR)" ] && [ -n "$(MAIL)" ] && [ -n "$(LIB)" ] || { echo "usage: make import DIR=folder MAIL=account LIB=library" >&2; exit 2; }
+	$(BIN)/flask --app backend drumsampler import "$(DIR)" --user "$(MAIL)" --library "$(LIB)"
+
 wheel: install
 	$(PY) -m build --wheel --no-isolation --outdir dist drumsamp_models
 
@@ -68,6 +74,8 @@ bench: install
 	$(PY) -m bench.tagger
 	$(PY) -m bench.knn
 	$(PY) -m bench.api
+	$(PY) -m bench.search
+	$(PY) -m bench.importer
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt) sonic-pi-samples

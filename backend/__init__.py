@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config as config_module
 from .blueprints import register_blueprints
 from .blueprints._http import credentials
+from .cli import drumsampler
 from .errors import ApiError, error_response, register_error_handlers
 from .extensions import db, jwt, migrate
 from .jobs import JobRunner
@@ -157,6 +158,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, s
     register_error_handlers(app)
     app.extensions["drumsampler.limiter"] = _rate_limit(app)
     _headers(app)
+    app.cli.add_command(drumsampler)  # flask --app backend drumsampler import ...
 
     runner = JobRunner(app)
     app.extensions[JOBS_KEY] = runner

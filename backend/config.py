@@ -81,6 +81,9 @@ def from_env(
         raise ValueError("JWT_SECRET_KEY must be at least 32 characters long")
     database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'drumsampler.db'}"
     max_upload_mb = _float(env, "MAX_UPLOAD_MB", 50.0)
+    max_batch_files = _int(env, "MAX_BATCH_FILES", 100, 1)
+    # A batch holds at least one file of the largest size allowed.
+    max_batch_bytes = int(max(_float(env, "MAX_BATCH_MB", 200.0), max_upload_mb) * 1024 * 1024)
     return {
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": secret,
@@ -102,9 +105,15 @@ def from_env(
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
-        # A whole upload request; the file inside it is limited by MAX_UPLOAD_MB.
-        "MAX_CONTENT_LENGTH": int(max_upload_mb * 1024 * 1024) + 64 * 1024,
+        # A whole upload request: a batch's files together (MAX_BATCH_MB, at least one file's limit), plus
+        # room for the form's own bytes (part headers, one 'path' field per file); each file inside is limited
+        # by MAX_UPLOAD_MB, checked while it is copied.
+        "MAX_CONTENT_LENGTH": max_batch_bytes + 64 * 1024 + max_batch_files * 4096,
         "MAX_UPLOAD_BYTES": int(max_upload_mb * 1024 * 1024),
+        # One upload request (POST /upload) takes at most this many files ('file' parts): 413 beyond.
+        "MAX_BATCH_FILES": max_batch_files,
+        # ... and at most this many bytes of files in all (Werkzeug answers 413 from MAX_CONTENT_LENGTH).
+        "MAX_BATCH_BYTES": max_batch_bytes,
         # Non-file form fields held in memory. Werkzeug also applies it to its read buffer while it searches
         # a file part for the boundary, so it must stay well above that buffer (64 KiB): 1 MiB.
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,

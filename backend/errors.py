@@ -6,7 +6,7 @@ import errno
 import logging
 import sqlite3
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -72,7 +72,12 @@ def too_large_message(exc: RequestEntityTooLarge, upload_limit: int) -> str:
         return f"a form field is too large (form fields other than files are limited to {limit:g} MB)"
     if request.mimetype != "multipart/form-data":
         return f"request too large: at most {(request.max_content_length or 0) / (1024 * 1024):.3g} MB"
-    return f"request too large: uploads are limited to {upload_limit / (1024 * 1024):g} MB per file"
+    batch = current_app.config.get("MAX_BATCH_BYTES", upload_limit) / (1024 * 1024)
+    files = current_app.config.get("MAX_BATCH_FILES", 1)
+    return (
+        f"request too large: uploads are limited to {upload_limit / (1024 * 1024):.4g} MB per file and "
+        f"{batch:.4g} MB per request (at most {files} files)"
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -29,7 +29,8 @@ from .extensions import db
 
 MAIL_MAX = 254
 LIBRARY_NAME_MAX = 100
-SAMPLE_NAME_MAX = 255
+SAMPLE_NAME_MAX = 1024  # a sample's name is its relative path: at most 1 024 bytes (UTF-8)
+SAMPLE_SEGMENT_MAX = 255  # bytes of one folder or file name in it
 TAG_NAME_MAX = 64
 
 
@@ -82,7 +83,8 @@ class SampleLibrary(db.Model):  # type: ignore[name-defined]
 
 
 class Sample(db.Model):  # type: ignore[name-defined]
-    """One sound: the client's file name, its stored audio (by content hash) and its analysis."""
+    """One sound: its path in the library (``Kits/909/kick.wav``), its stored audio (by content hash), its
+    waveform peaks and its analysis."""
 
     __tablename__ = "sample"
     __table_args__ = (
@@ -118,8 +120,17 @@ class Sample(db.Model):  # type: ignore[name-defined]
     non_drum: Mapped[float | None] = mapped_column(Float, nullable=True)  # the non-drum gate's probability
     map_x: Mapped[float | None] = mapped_column(Float, nullable=True)
     map_y: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Waveform: THUMB_PAIRS and PEAK_PAIRS (min, max) int8 pairs of the mono signal (backend.services.waveforms).
+    thumb: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    peaks: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     library: Mapped[SampleLibrary] = relationship(back_populates="samples")
+
+    @property
+    def file_name(self) -> str:
+        """The last segment of the sample's path (``kick.wav`` of ``Kits/909/kick.wav``)."""
+        return self.name.rsplit("/", 1)[-1]
+
     tag_links: Mapped[list[SampleTag]] = relationship(
         back_populates="sample", cascade="all, delete-orphan", passive_deletes=True
     )

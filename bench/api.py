@@ -54,6 +54,7 @@ def seed(data_dir: Path, n_samples: int, n_favourites: int) -> list[str]:
     from backend.services import recommend, timbre_map
     from backend.services.auth import register
     from backend.services.tagger_model import model_id
+    from backend.services.waveforms import PEAK_PAIRS, THUMB_PAIRS
     from drumsamp_models.descriptors import NAMES as DESCRIPTOR_NAMES
 
     app = create_app(env={"DATA_DIR": str(data_dir)})
@@ -90,6 +91,9 @@ def seed(data_dir: Path, n_samples: int, n_favourites: int) -> list[str]:
                     "descriptors": rng.standard_normal(len(DESCRIPTOR_NAMES)).astype(np.float32).tobytes(),
                     "analyzed_model": model,
                     "analysis_runs": 1,
+                    # synthetic waveforms, so that no analysis job is needed just to compute peaks
+                    "thumb": rng.integers(-127, 128, 2 * THUMB_PAIRS, dtype=np.int8).tobytes(),
+                    "peaks": rng.integers(-127, 128, 2 * PEAK_PAIRS, dtype=np.int8).tobytes(),
                 }
             )
         db.session.execute(insert(Sample), rows)

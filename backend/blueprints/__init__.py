@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import analysis, auth, libraries, meta, recommendations, samples, tags
+from . import analysis, auth, libraries, meta, recommendations, samples, search, tags, waveforms
 
-BLUEPRINTS = (auth.bp, libraries.bp, analysis.bp, samples.bp, tags.bp, recommendations.bp, meta.bp)
+BLUEPRINTS = (
+    auth.bp,
+    libraries.bp,
+    analysis.bp,
+    samples.bp,
+    tags.bp,
+    recommendations.bp,
+    search.bp,
+    waveforms.bp,
+    meta.bp,
+)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -19,18 +19,21 @@ bp = Blueprint("meta", __name__)
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3 document (``backend/openapi.yaml``), read once."""
-    with open(SPEC_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def _version() -> str:
+    """The installed ``drumsampler`` package's version (the server's)."""
     try:
         return version("drumsampler")
     except PackageNotFoundError:
-        return openapi_document()["info"]["version"]
+        return "0+unknown"
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document (``backend/openapi.yaml``), read once; its version is the server's."""
+    with open(SPEC_PATH, encoding="utf-8") as fh:
+        document = yaml.safe_load(fh)
+    document["info"]["version"] = _version()
+    return document
 
 
 def disk_free() -> int | None:

@@ -14,7 +14,7 @@ from ._http import json_body, message, user_id
 bp = Blueprint("samples", __name__)
 
 
-@bp.put("/sampletag/update/<lib_name>/<sample_name>")
+@bp.put("/sampletag/update/<lib_name>/<path:sample_name>")
 @jwt_required()
 def update_tags(lib_name: str, sample_name: str) -> tuple[dict[str, Any], int]:
     """Replace the sample's tags with the list sent (see ``tagging.set_sample_tags``)."""
@@ -34,7 +34,7 @@ def _favourite_flag(body: Any) -> bool:
     return body["isFavorite"]
 
 
-@bp.put("/samplefavorite/update/<lib_name>/<sample_name>")
+@bp.put("/samplefavorite/update/<lib_name>/<path:sample_name>")
 @jwt_required()
 def update_favourite(lib_name: str, sample_name: str) -> tuple[dict[str, Any], int]:
     """Mark or unmark the sample as a favourite (the stored recommendations follow)."""
@@ -45,7 +45,7 @@ def update_favourite(lib_name: str, sample_name: str) -> tuple[dict[str, Any], i
     return message(f"'{sample_name}' {'marked' if flag else 'no longer marked'} as favourite")
 
 
-@bp.get("/sample/<lib_name>/<sample_name>")
+@bp.get("/sample/<lib_name>/<path:sample_name>")
 @jwt_required()
 def sample_details(lib_name: str, sample_name: str) -> dict[str, Any]:
     """Everything known about one sample."""
@@ -70,7 +70,7 @@ def sample_details(lib_name: str, sample_name: str) -> dict[str, Any]:
     }
 
 
-@bp.delete("/sample/<lib_name>/<sample_name>")
+@bp.delete("/sample/<lib_name>/<path:sample_name>")
 @jwt_required()
 def delete_sample(lib_name: str, sample_name: str) -> tuple[dict[str, Any], int]:
     """Delete a sample (and its audio when no other sample uses it)."""
@@ -81,7 +81,7 @@ def delete_sample(lib_name: str, sample_name: str) -> tuple[dict[str, Any], int]
     return message(f"'{sample_name}' deleted from library '{lib_name}'")
 
 
-@bp.get("/audio/<lib_name>/<sample_name>")
+@bp.get("/audio/<lib_name>/<path:sample_name>")
 def audio(lib_name: str, sample_name: str) -> Response:
     """The sample's audio (HTTP Range supported); authorised by a Bearer token or a ``?token=`` from /audio-url."""
     token = request.args.get("token")
@@ -100,14 +100,14 @@ def audio(lib_name: str, sample_name: str) -> Response:
         raise ApiError(404, f"the audio of '{sample_name}' is missing from the storage")
     downloads.ignore_unusable_range(request.environ)
     response = send_file(
-        path, mimetype=storage.mime_type(sample.format), conditional=True, download_name=sample.name, max_age=0
+        path, mimetype=storage.mime_type(sample.format), conditional=True, download_name=sample.file_name, max_age=0
     )
-    response.headers["Content-Disposition"] = downloads.content_disposition(sample.name, inline=True)
+    response.headers["Content-Disposition"] = downloads.content_disposition(sample.file_name, inline=True)
     response.headers["Cache-Control"] = "private, max-age=0"
     return response
 
 
-@bp.get("/audio-url/<lib_name>/<sample_name>")
+@bp.get("/audio-url/<lib_name>/<path:sample_name>")
 @jwt_required()
 def audio_url(lib_name: str, sample_name: str) -> dict[str, Any]:
     """A short-lived URL that plays the sample without an Authorization header (for ``<audio src>``)."""
@@ -119,7 +119,7 @@ def audio_url(lib_name: str, sample_name: str) -> dict[str, Any]:
     return {"url": url, "expiresIn": current_app.config["STREAM_TOKEN_SECONDS"]}
 
 
-@bp.get("/similar/<lib_name>/<sample_name>")
+@bp.get("/similar/<lib_name>/<path:sample_name>")
 @jwt_required()
 def similar(lib_name: str, sample_name: str) -> list[dict[str, Any]]:
     """The ``n`` (query, default 8, at most 100) sounds of the library most similar to this one."""

@@ -25,30 +25,12 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, SampleLibrary, utcnow
 from ..services import analysis
+from ..services.processes import pid_alive
 
 log = logging.getLogger("backend.jobs")
 HOST = socket.gethostname()
 WAIT_POLL_SECONDS = 0.25
 PRUNE_EVERY_SECONDS = 3600.0
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host is running (zombies count as dead)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            state = fh.read().rsplit(")", 1)[-1].split()[0]
-        return state not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def lower_priority(nice: int) -> None:
@@ -69,7 +51,7 @@ def owner_is_gone(owner: str | None, heartbeat: float | None, stale_seconds: flo
         return True
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
-    return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
+    return host == HOST and pid.isdigit() and not pid_alive(int(pid))
 
 
 def claim(job_id: str, owner: str, stale_seconds: float) -> bool:

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import LIBRARY_NAME_MAX, SAMPLE_NAME_MAX, Sample, SampleLibrary, utcnow
+from ..models import LIBRARY_NAME_MAX, SAMPLE_NAME_MAX, SAMPLE_SEGMENT_MAX, Sample, SampleLibrary, utcnow
 from .sql import insert_on_conflict
+
+SAMPLE_MAX_SEGMENTS = 32
 
 
 def _has_control(text: str) -> bool:
@@ -29,15 +31,41 @@ def check_library_name(name: str) -> str:
     return name
 
 
-def check_sample_name(name: str | None) -> str:
-    """A usable sample (file) name: a plain file name, never a path; else 400 naming the problem."""
-    if not name or not name.strip():
-        raise ApiError(400, "the uploaded file has no file name")
-    if "/" in name or "\\" in name or name in (".", "..") or _has_control(name):
-        raise ApiError(400, f"invalid file name {name!r}: a plain file name without path or control characters needed")
-    if len(name.encode("utf-8", "surrogateescape")) > SAMPLE_NAME_MAX:
-        raise ApiError(400, f"file name longer than {SAMPLE_NAME_MAX} bytes")
+def check_sample_path(raw: str | None) -> str:
+    """A usable sample name: its path in the library (``Kits/909/kick.wav``), in Unicode NFC; else 400.
+
+    ``/``-separated, at most ``SAMPLE_MAX_SEGMENTS`` segments of at most ``SAMPLE_SEGMENT_MAX`` bytes and
+    ``SAMPLE_NAME_MAX`` bytes in all; no empty, ``.`` or ``..`` segment, no leading ``/``, no ``\\`` and no
+    control characters; segments do not start or end with white space. A plain file name is a root-level path.
+    """
+    if not raw or not raw.strip():
+        raise ApiError(400, "the sample has no name (send the file's name or its path in the library)")
+    name = unicodedata.normalize("NFC", raw)
+    problem = _path_problem(name)
+    if problem:
+        raise ApiError(400, f"invalid sample path {name[:200]!r}: {problem}")
     return name
+
+
+def _path_problem(name: str) -> str | None:
+    """What is wrong with a (NFC) sample path, or None."""
+    if _has_control(name) or "\\" in name:
+        return "no backslashes or control characters allowed"
+    if name.startswith("/"):
+        return "it must be relative (no leading '/')"
+    if len(name.encode("utf-8")) > SAMPLE_NAME_MAX:
+        return f"longer than {SAMPLE_NAME_MAX} bytes"
+    segments = name.split("/")
+    if len(segments) > SAMPLE_MAX_SEGMENTS:
+        return f"more than {SAMPLE_MAX_SEGMENTS} folders deep"
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            return "empty, '.' or '..' folder names are not allowed"
+        if segment != segment.strip():
+            return "a folder or file name starts or ends with white space"
+        if len(segment.encode("utf-8")) > SAMPLE_SEGMENT_MAX:
+            return f"a folder or file name is longer than {SAMPLE_SEGMENT_MAX} bytes"
+    return None
 
 
 def find_library(user_id: int, name: str) -> SampleLibrary | None:
@@ -68,8 +96,9 @@ def get_library(user_id: int, name: str, missing_status: int = 400) -> SampleLib
 
 
 def get_sample(library: SampleLibrary, name: str, missing_status: int = 400) -> Sample:
-    """The sample called ``name`` in ``library``, else ``missing_status``."""
-    sample = db.session.scalar(select(Sample).where(Sample.library_id == library.id, Sample.name == name))
+    """The sample called ``name`` (its path; any Unicode normal form) in ``library``, else ``missing_status``."""
+    key = unicodedata.normalize("NFC", name)
+    sample = db.session.scalar(select(Sample).where(Sample.library_id == library.id, Sample.name == key))
     if sample is None:
         raise ApiError(missing_status, f"no sample named {name!r} in library {library.name!r}")
     return sample

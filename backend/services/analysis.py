@@ -6,6 +6,10 @@ analysed when its ``analyzed_hash`` differs from its ``content_hash`` or its ``a
 ``tagger_model.model_id()`` (a new model or new descriptors re-analyse every sample). Each chunk's
 results are stored with a conditional update in one transaction, together with the job's progress:
 a process killed at any point loses at most the chunk in flight, and no sample is stored twice.
+
+The same jobs give their waveform peaks (``services.waveforms``) to samples stored before waveforms existed
+(``peaks`` NULL): such a sample is pending too, and counts in the job's ``done`` and ``total``, but when its
+analysis is up to date only its audio is decoded again (a block at a time), the tagger does not run.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Sample, SampleLibrary, utcnow
-from . import derived, storage
+from . import derived, storage, waveforms
 from .access import touch
 from .tagger_model import model_id, tagger
 
@@ -50,8 +54,8 @@ class Outcome:
 
 
 def pending_filter(library_id: int) -> list[ColumnElement[bool]]:
-    """SQL conditions selecting the samples of a library that need analysis."""
-    return [Sample.library_id == library_id, _stale()]
+    """SQL conditions selecting the samples of a library that need analysis, or only their waveform peaks."""
+    return [Sample.library_id == library_id, or_(_stale(), Sample.peaks.is_(None))]
 
 
 def _stale() -> ColumnElement[bool]:
@@ -201,9 +205,11 @@ def job_body(job: Job) -> dict[str, object]:
     }
 
 
-def _store(sample_id: int, content_hash: str, outcome: Outcome) -> bool:
-    """Store one result if the sample still has that content and is still unanalysed; True when stored."""
+def _store(sample_id: int, content_hash: str, outcome: Outcome, wave: dict[str, bytes | None] | None = None) -> bool:
+    """Store one result (and the waveform columns ``wave``, when computed) if the sample still has that content
+    and is still unanalysed; True when stored."""
     values: dict[str, object] = {
+        **(wave or {}),
         "analyzed_hash": content_hash,
         "analyzed_model": model_id(),
         "analyzed_at": utcnow(),
@@ -240,7 +246,14 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
             return
         library = db.session.get(SampleLibrary, job.library_id)
         rows = db.session.execute(
-            select(Sample.id, Sample.name, Sample.content_hash, Sample.format)
+            select(
+                Sample.id,
+                Sample.name,
+                Sample.content_hash,
+                Sample.format,
+                _stale().label("stale"),
+                Sample.peaks.is_(None).label("no_peaks"),
+            )
             .where(*pending_filter(job.library_id))
             .order_by(Sample.id)
             .limit(chunk)
@@ -251,26 +264,35 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
         user_id = job.user_id
         db.session.rollback()  # no read transaction open during the computation
         paths = {row.id: str(storage.audio_path(user_id, row.content_hash, row.format)) for row in rows}
-        outcomes = analyse_files(sorted(set(paths.values())))
+        stale = sorted({paths[row.id] for row in rows if row.stale})
+        outcomes = analyse_files(stale) if stale else {}
+        waves = {path: waveforms.compute(path) for path in sorted({paths[row.id] for row in rows if row.no_peaks})}
         job = db.session.get(Job, job_id)
         if job is None or job.owner != owner:
             db.session.rollback()
             return
         failed = dict(job.failed or {})
-        stored = 0
+        stored = analysed = 0
         for row in rows:
-            outcome = outcomes[paths[row.id]]
-            if _store(row.id, row.content_hash, outcome):
+            wave, wave_error = waves.get(paths[row.id], (None, None))
+            if row.stale:
+                outcome = outcomes[paths[row.id]]
+                if _store(row.id, row.content_hash, outcome, wave):
+                    stored += 1
+                    analysed += 1
+                    if outcome.error:
+                        failed[row.name] = outcome.error
+            elif wave is not None and waveforms.store_missing(row.id, row.content_hash, wave):
                 stored += 1
-                if outcome.error:
-                    failed[row.name] = outcome.error
+                if wave_error:
+                    failed[row.name] = f"no waveform: {wave_error}"
         job.done += stored
         job.failed = failed
         job.heartbeat = time.time()
         job.total = job.done + max(0, count_pending(job.library_id))
         library = db.session.get(SampleLibrary, job.library_id)
         if library is not None and stored:
-            touch(library, content=True)
+            touch(library, content=bool(analysed))  # new peaks change the thumbnails' version, not the content
         db.session.commit()
         if pause:
             time.sleep(pause)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 
 MISSING = object()
+T = TypeVar("T")
 
 
 class LRU:
@@ -46,3 +47,15 @@ def app_cache(name: str, size: int) -> LRU:
     if cache is None:
         cache = caches.setdefault(name, LRU(size))
     return cache
+
+
+def per_library(name: str, size: int, library_id: int, version: int, build: Callable[[], T]) -> T:
+    """The value cached as ``name`` for ``library_id`` at ``version``, built with ``build()`` when missing; older
+    versions of the same library are dropped."""
+    cache = app_cache(name, size)
+    key = (library_id, version)
+    value = cache.get(key)
+    if value is MISSING:
+        value = build()
+        cache.put(key, value, drop=lambda k: k[0] == library_id)
+    return value

@@ -1,4 +1,5 @@
-"""Export a library as a streamed ZIP archive with one folder per tag (a sample appears under each of its tags).
+"""Export a library as a streamed ZIP archive with one folder per tag (a sample appears under each of its tags,
+at its path in the library: ``Kick/Kits/909/kick.wav``).
 
 Entries are stored (not compressed) and the archive is sized, so its length is known before the first byte and
 nothing is written to disk. Entry names are made safe to extract on Windows, macOS and Linux.
@@ -67,15 +68,22 @@ def collision_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-def unique_name(name: str, taken: set[str]) -> str:
-    """``name``, else ``name (2)``, ``name (3)``... whichever is free in ``taken`` (collision keys); records it."""
+def unique_name(name: str, taken: set[str], folder: str = "") -> str:
+    """``name``, else ``name (2)``, ``name (3)``... whichever is free in ``folder`` according to ``taken``
+    (collision keys of the paths already used); records it."""
     stem, ext = _split(name)
     candidate, n = name, 1
-    while collision_key(candidate) in taken:
+    while collision_key(f"{folder}/{candidate}") in taken:
         n += 1
         candidate = _fit(f"{stem} ({n})", ext)
-    taken.add(collision_key(candidate))
+    taken.add(collision_key(f"{folder}/{candidate}"))
     return candidate
+
+
+def safe_path(name: str) -> tuple[str, str]:
+    """A sample's path as (folders, file name), each segment made safe with :func:`safe_segment`."""
+    *folders, leaf = (safe_segment(segment) for segment in name.split("/"))
+    return "/".join(folders), leaf
 
 
 def _entries(user_id: int, library: SampleLibrary) -> dict[str, list[tuple[str, Path]]]:
@@ -120,7 +128,9 @@ def export_zip(user_id: int, library: SampleLibrary) -> ZipStream:
     for folder, files in sorted(_entries(user_id, library).items()):
         taken: set[str] = set()
         for name, path in files:
-            arcname = f"{folder}/{unique_name(safe_segment(name), taken)}"
+            subfolders, leaf = safe_path(name)  # the sample's own folders are kept under the tag's folder
+            inner = f"{folder}/{subfolders}" if subfolders else folder
+            arcname = f"{inner}/{unique_name(leaf, taken, inner)}"
             try:
                 archive.add_path(str(path), arcname, recurse=False)
             except FileNotFoundError:

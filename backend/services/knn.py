@@ -21,7 +21,7 @@ from drumsamp_models.vectors import DESCRIBED, described_vectors, make_index
 
 from ..extensions import db
 from ..models import Sample, SampleLibrary
-from .cache import MISSING, app_cache
+from .cache import per_library
 from .tagger_model import model_id
 
 CACHE_SIZE = 8
@@ -70,10 +70,4 @@ def build(library_id: int) -> LibraryVectors | None:
 
 def library_vectors(library: SampleLibrary) -> LibraryVectors | None:
     """The index of ``library`` as of its current content (cached per process)."""
-    cache = app_cache("knn", CACHE_SIZE)
-    key = (library.id, library.content_version)
-    found = cache.get(key)
-    if found is MISSING:
-        found = build(library.id)
-        cache.put(key, found, drop=lambda k: k[0] == library.id)
-    return found
+    return per_library("knn", CACHE_SIZE, library.id, library.content_version, lambda: build(library.id))

@@ -65,18 +65,24 @@ def remove_stale_temporary_files(folder: str | os.PathLike[str], older_than: flo
     return removed
 
 
+def stored_files() -> dict[int, set[tuple[str, str]]]:
+    """The files in the storage: ``{user id: {(content hash, format)}}``."""
+    found: dict[int, set[tuple[str, str]]] = {}
+    for path in (data_dir() / "storage").glob("*/*.*"):
+        user, (content_hash, ext) = path.parent.name, path.name.split(".", 1)
+        if user.isdigit() and len(content_hash) == 64:
+            fmt = next((f for f, e in EXTENSIONS.items() if e == ext), ext.upper())
+            found.setdefault(int(user), set()).add((content_hash, fmt))
+    return found
+
+
 def remove_orphaned_audio() -> int:
     """Delete stored audio no sample uses (e.g. a process killed between storing an upload and its commit).
 
     Each file is checked under its row's lock (see :func:`release`), so an upload in flight in another
     process is never touched. Needs an application context; returns how many files were removed.
     """
-    candidates: dict[int, set[tuple[str, str]]] = {}
-    for path in (data_dir() / "storage").glob("*/*.*"):
-        user, (content_hash, ext) = path.parent.name, path.name.split(".", 1)
-        if user.isdigit() and len(content_hash) == 64:
-            fmt = next((f for f, e in EXTENSIONS.items() if e == ext), ext.upper())
-            candidates.setdefault(int(user), set()).add((content_hash, fmt))
+    candidates = stored_files()
     accounts = set(db.session.scalars(select(User.id).where(User.id.in_(candidates))))
     removed = 0
     for user_id, files in candidates.items():

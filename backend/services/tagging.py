@@ -154,7 +154,8 @@ def parse_user_tags(body: Any) -> list[tuple[str, list[str]]]:
             raise ApiError(400, f"customTags of {entry['name']!r} must be a list of strings")
         if len(tags) > MAX_TAGS:
             raise ApiError(400, f"at most {MAX_TAGS} custom tags per sample")
-        entries[entry["name"]] = list(dict.fromkeys(check_tag_name(t) for t in tags))
+        name = unicodedata.normalize("NFC", entry["name"])  # sample paths are stored in NFC
+        entries[name] = list(dict.fromkeys(check_tag_name(t) for t in tags))
     return list(entries.items())
 
 

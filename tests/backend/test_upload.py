@@ -121,12 +121,12 @@ def test_too_long_audio_is_refused(make_app: AppFactory, tmp_path: Path) -> None
     assert stored_files(app) == []
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd.wav", "a/b.wav", "..", "bad\x00name.wav", ""])
+@pytest.mark.parametrize("name", ["../../etc/passwd.wav", "a//b.wav", "/abs.wav", "..", "bad\x00name.wav", ""])
 def test_path_traversal_and_bad_file_names_are_refused(app: Flask, user: User, sounds: list[Path], name: str) -> None:
     data = {"file": (io.BytesIO(sounds[0].read_bytes()), name)}
     response = user.post("/upload/Drums", data=data, content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "name" in response.get_json()["message"]
+    assert "name" in response.get_json()["message"] or "path" in response.get_json()["message"]
     assert stored_files(app) == []
     assert not (Path(app.config["DATA_DIR"]).parent / "etc").exists()
 

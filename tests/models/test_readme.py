@@ -25,7 +25,12 @@ def _library(root: Path) -> list[Path]:
         "hats/hat_1.wav": noise_burst(0.15, sr, decay=40, seed=5),
         "tones/tone_1.wav": tone(440, 1.0, sr, decay=3),
     }
-    return [write(root / "Sample_Lib" / name, y, sr) for name, y in sounds.items()]
+    files = [write(root / "Sample_Lib" / name, y, sr) for name, y in sounds.items()]
+    # every supported format, whatever the case of its extension, is found by the examples
+    files.append(write(root / "Sample_Lib" / "toms" / "TOM_1.FLAC", tone(120, 0.5, sr, decay=8), sr, "FLAC", "PCM_16"))
+    files.append(write(root / "Sample_Lib" / "kicks" / "kick_3.Aiff", kick(0.5, sr, seed=6), sr, "AIFF", "PCM_16"))
+    (root / "Sample_Lib" / "notes.txt").write_text("not audio")
+    return files
 
 
 def test_python_examples_run_as_written(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -39,7 +44,7 @@ def test_python_examples_run_as_written(tmp_path: Path, monkeypatch, capsys) -> 
     out = capsys.readouterr().out
 
     results = namespace["report"].results
-    assert len(results) == 6 and namespace["report"].failed == {}
+    assert len(results) == 8 and namespace["report"].failed == {}
     assert all(r.tag in (*CLASSES, UNKNOWN) and r.embedding.shape == (200,) for r in results.values())
     assert namespace["tags"] != {} and (tmp_path / "Sample_Lib" / ".drumsamp" / "index.npz").is_file()
     user = {s.tag: (s.confidence, s.source) for s in namespace["tags"][namespace["index"].resolve("kick_1.wav")]}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import soundfile as sf
@@ -35,6 +35,7 @@ __all__ = [
     "info",
     "load",
     "load_with_rate",
+    "peaks",
     "resample",
     "scan",
     "to_mono",
@@ -93,10 +94,15 @@ class AudioInfo:
 
 @dataclass(frozen=True)
 class ScanResult(AudioInfo):
-    """A file's header plus what a full decode found: the frames decoded and the mono signal's peak (linear)."""
+    """A file's header plus what a full decode found: the frames decoded and the mono signal's peak (linear).
+
+    ``peaks`` holds, for each bucket count asked of :func:`scan`, the (count, 2) float32 ``[min, max]`` pairs of
+    the mono signal at the file's own rate, exactly as :func:`peaks` computes them from the decoded signal.
+    """
 
     decoded_frames: int
     peak: float
+    peaks: Mapping[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def decoded_duration(self) -> float:
@@ -220,6 +226,77 @@ def _check_limits(
             )
 
 
+def _bucket_starts(length: int, count: int) -> np.ndarray:
+    """First frame of each of ``count`` equal buckets of ``length`` frames: ``i * length // count``."""
+    return (np.arange(count, dtype=np.int64) * length) // count
+
+
+def peaks(y: np.ndarray, n: int) -> np.ndarray:
+    """Min and max of a signal over ``n`` equal time buckets: a (n, 2) float32 array of ``[min, max]`` rows.
+
+    ``y`` is a mono signal (frames,) or a (frames, channels) array, mixed down as :func:`to_mono` does. Bucket
+    ``i`` covers the frames ``[i * len // n, (i + 1) * len // n)``; a bucket that covers no frame (only when the
+    signal has fewer than ``n`` frames) takes the value of the frame at its start, ``i * len // n``, so that there
+    are always ``n`` rows and each lies where its bucket lies in time.
+    """
+    mono = to_mono(np.asarray(y))
+    if mono.ndim != 1 or len(mono) == 0:
+        raise ValueError("peaks() needs a non-empty signal of shape (frames,) or (frames, channels)")
+    if n < 1:
+        raise ValueError(f"peaks() needs at least one bucket, not {n}")
+    starts = _bucket_starts(len(mono), n)
+    # reduceat reduces [starts[i], starts[i + 1]) and, where starts[i] == starts[i + 1], gives mono[starts[i]].
+    return np.stack([np.minimum.reduceat(mono, starts), np.maximum.reduceat(mono, starts)], axis=1)
+
+
+def _peak_counts(n: int | Sequence[int]) -> tuple[int, ...]:
+    """The bucket counts asked of :func:`scan`, checked: each a positive integer."""
+    counts = tuple(n) if isinstance(n, Sequence) else (n,)
+    if counts == (0,):
+        return ()
+    for count in counts:
+        if not isinstance(count, int | np.integer) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"peaks must be positive bucket counts, not {n!r}")
+    return tuple(dict.fromkeys(int(c) for c in counts))
+
+
+class _PeakTracker:
+    """:func:`peaks` of a mono signal of ``length`` frames that arrives block by block, for several counts at once.
+
+    Memory is the buckets themselves: each block is split at the bucket edges that fall in it and folded into
+    the running min and max of the buckets it touches. ``result`` is exact only if exactly ``length`` frames came.
+    """
+
+    def __init__(self, counts: tuple[int, ...], length: int) -> None:
+        self.length = length
+        self.fed = 0
+        self.starts = [_bucket_starts(length, count) for count in counts]
+        self.mins = [np.full(count, np.inf, dtype=np.float32) for count in counts]
+        self.maxs = [np.full(count, -np.inf, dtype=np.float32) for count in counts]
+
+    def feed(self, mono: np.ndarray) -> None:
+        """Fold in the next ``len(mono)`` frames."""
+        s, m = self.fed, len(mono)
+        self.fed += m
+        if m == 0 or self.fed > self.length:  # more frames than expected: result() will say it is not exact
+            return
+        for starts, mins, maxs in zip(self.starts, self.mins, self.maxs, strict=True):
+            first = int(np.searchsorted(starts, s, side="left"))  # the first bucket starting in this block ...
+            if first == len(starts) or starts[first] > s:
+                first -= 1  # ... or the one running on from the previous block
+            end = int(np.searchsorted(starts, s + m, side="left"))
+            local = starts[first:end] - s
+            local[0] = max(local[0], 0)
+            np.minimum(mins[first:end], np.minimum.reduceat(mono, local), out=mins[first:end])
+            np.maximum(maxs[first:end], np.maximum.reduceat(mono, local), out=maxs[first:end])
+
+    def result(self) -> dict[int, np.ndarray] | None:
+        """``{count: (count, 2) pairs}``, or None when the frames fed were not exactly ``length``."""
+        if self.fed != self.length:
+            return None
+        return {len(a): np.stack([a, b], axis=1) for a, b in zip(self.mins, self.maxs, strict=True)}
+
+
 def _not_seekable() -> bool:
     """Stand-in for ``SoundFile.seekable`` while :func:`_blocks` reads a file as a stream."""
     return False
@@ -271,10 +348,15 @@ def _decode(
     max_channels: int,
     max_samplerate: int | None,
     silence_db: float | None,
+    peak_counts: tuple[int, ...] = (),
+    length: int | None = None,
 ) -> tuple[np.ndarray | None, ScanResult]:
     """Check and decode ``path`` block by block; the mono signal at the file's rate is kept only if ``keep``.
 
-    Memory is the mono output (when kept) plus one block, whatever the header claims.
+    Memory is the mono output (when kept) plus one block, whatever the header claims, plus the ``peak_counts``
+    buckets. Their edges come from the header's length, which the decode reaches unless the stream ends early
+    (decoding stops at the header's count): then the file is decoded once more with the edges of the length
+    found (``length``), so that the peaks are always exactly those of the decoded signal.
     """
     p = os.fspath(path)
     with _open(p) as snd:
@@ -286,6 +368,7 @@ def _decode(
         # The mono output (only if kept), sized from the header within the limit; scan() mixes into a scratch block.
         y = np.empty((expected if limit >= 0 else min(expected, _MAX_PREALLOC)) if keep else 0, dtype=np.float32)
         scratch = np.empty(0, dtype=np.float32)
+        tracker = _PeakTracker(peak_counts, expected if length is None else length) if peak_counts else None
         n, finite, peak = 0, True, 0.0
         for block in _blocks(p, snd, limit):
             m = len(block)
@@ -299,6 +382,8 @@ def _decode(
             finite = finite and bool(np.isfinite(block).all())
             if finite:
                 peak = max(peak, float(dest.max()), -float(dest.min()))
+            if tracker is not None:
+                tracker.feed(dest)
             del dest
             n += m
     if max_duration is not None and n >= limit:
@@ -313,9 +398,18 @@ def _decode(
         raise UnreadableAudioError(p, "corrupt audio data (NaN or infinite samples)")
     if silence_db is not None and peak < 10.0 ** (silence_db / 20.0):
         raise SilentAudioError(p, f"digital silence (peak below {silence_db:g} dBFS)")
+    found_peaks: dict[int, np.ndarray] = {}
+    if tracker is not None:
+        exact = tracker.result()
+        if exact is None and length is not None:
+            raise UnreadableAudioError(p, f"corrupt {fmt} data: decodes to {n} frames once and {length} once")
+        if exact is None:  # the stream ended before the header's length: again, with the edges of n frames
+            kw = {"max_duration": max_duration, "max_channels": max_channels, "max_samplerate": max_samplerate}
+            return _decode(p, keep=keep, silence_db=silence_db, peak_counts=peak_counts, length=n, **kw)
+        found_peaks = exact
     if keep and len(y) != n:
         y.resize(n, refcheck=False)
-    result = ScanResult(p, native_sr, channels, frames, fmt, subtype, n, peak)
+    result = ScanResult(p, native_sr, channels, frames, fmt, subtype, n, peak, found_peaks)
     return (y if keep else None), result
 
 
@@ -375,10 +469,14 @@ def scan(
     max_channels: int = DEFAULT_MAX_CHANNELS,
     max_samplerate: int | None = DEFAULT_MAX_SAMPLERATE,
     silence_db: float | None = DEFAULT_SILENCE_DB,
+    peaks: int | Sequence[int] = (),
 ) -> ScanResult:
     """Run every check of :func:`load` (same errors) by decoding the whole file, without keeping the signal.
 
     Memory is one block, whatever the file; the result is the header plus the decoded length and mono peak.
+    ``peaks`` (a bucket count or several, e.g. ``(1000, 64)``) also gives ``result.peaks[count]``: the (count, 2)
+    ``[min, max]`` pairs of the mono signal at the file's rate, equal to ``peaks(load(path, sr=None), count)``,
+    computed while decoding (memory: the buckets). A stream shorter than its header announces is decoded twice.
     """
     return _decode(
         path,
@@ -387,6 +485,7 @@ def scan(
         max_channels=max_channels,
         max_samplerate=max_samplerate,
         silence_db=silence_db,
+        peak_counts=_peak_counts(peaks),
     )[1]
 
 

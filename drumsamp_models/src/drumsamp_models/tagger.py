@@ -169,9 +169,13 @@ class MusicnnEmbedder:
         """A compiled function (batch, frames, 96) → (batch, 200), shared by every embedder."""
         with cls._lock:
             if cls._fn is None:
-                import tensorflow as tf
+                from ._stderr import silenced_stderr
 
-                from .musicnn import load_musicnn
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+                with silenced_stderr():  # TensorFlow's C++ start-up chatter
+                    import tensorflow as tf
+
+                    from .musicnn import load_musicnn
 
                 model = load_musicnn(None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from .batches import (
     CLASSIFICATION,
@@ -16,14 +17,31 @@ from .batches import (
     write_batches,
 )
 
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".mp3"})
+"""File name extensions (lower case) of the formats the package decodes: WAV, AIFF, FLAC, OGG/Vorbis, MP3."""
+
 __all__ = [
+    "AUDIO_EXTENSIONS",
     "Batch",
     "BatchReport",
     "feature_file_name",
+    "find_audio_files",
     "load_batch",
     "save_classification_batches_to_disk",
     "save_recommendation_batches_to_disk",
 ]
+
+
+def find_audio_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every audio file below ``root`` (any case of its extension: ``.WAV``, ``.Flac``...), sorted by path.
+
+    Symbolic links to folders are not followed, so a link cannot lead the walk out of ``root`` or round in a loop.
+    """
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        found.extend(Path(folder, name) for name in files if Path(name).suffix.lower() in AUDIO_EXTENSIONS)
+    return sorted(found)
 
 
 def save_classification_batches_to_disk(
