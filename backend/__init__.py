@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, Response, request
+from flask import Request as FlaskRequest
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy import event
@@ -31,6 +33,7 @@ from .jobs import JobRunner
 from .models import User
 from .services import ratelimit_storage  # noqa: F401 - registers the drumsampler+sqlite:// limits store
 from .services.auth import normalise_mail
+from .services.storage import tmp_dir
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 RATE_LIMITED_VIEWS = ("auth.register", "auth.login")
@@ -121,6 +124,8 @@ def _rate_limit(app: Flask) -> Limiter:
     )
     app.view_functions["auth.login"] = per_account(app.view_functions["auth.login"])
     return limiter
+
+
 def _headers(app: Flask) -> None:
     """Security headers on every response; CORS for the origins in ``CORS_ORIGINS``."""
     origins = set(app.config["CORS_ORIGINS"])
@@ -139,9 +144,25 @@ def _headers(app: Flask) -> None:
         return response
 
 
+class Request(FlaskRequest):
+    """Flask's request, with uploaded file parts spooled to unnamed temporary files in ``DATA_DIR/tmp`` (gone
+    with the process whatever happens): Werkzeug would keep parts under 500 KB in memory, which for a batch of
+    small files is the whole request."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return tempfile.TemporaryFile(dir=tmp_dir())  # the parsed form owns and closes it
+
+
 def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Flask:
     """Build the app from ``env`` (default: the process environment), then apply ``test_config`` on top."""
     app = Flask(__name__, static_folder=None)
+    app.request_class = Request
     app.config.update(config_module.from_env(env, default_data_dir=app.instance_path))
     if test_config:
         app.config.update(test_config)

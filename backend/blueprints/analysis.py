@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections import Counter
-from typing import IO, Any
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask_jwt_extended import jwt_required
 
 from ..errors import ApiError
 from ..jobs import runner
-from ..services import access, analysis, storage, uploads
+from ..services import access, analysis, uploads
 from ._http import message, user_id
 from .libraries import listing_response
 
@@ -30,7 +28,6 @@ def upload(lib_name: str) -> tuple[dict[str, Any], int]:
     """
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "upload the file as multipart/form-data in the form field 'file'")
-    _file_parts_on_disk()
     files = request.files.getlist("file")
     paths = request.form.getlist("path")
     if not files:
@@ -45,39 +42,10 @@ def upload(lib_name: str) -> tuple[dict[str, Any], int]:
         raise ApiError(
             400, f"send one 'path' field per file, in the files' order: {len(paths)} path(s) for {len(files)} files"
         )
-    access.check_library_name(lib_name)
-    uid = user_id()
-    outcomes: list[uploads.FileOutcome] = []
-    seen: set[str] = set()
-    for i, file in enumerate(files):
-        path = (paths[i] if paths else "") or file.filename
-        try:
-            key: str | None = access.check_sample_path(path)
-        except ApiError:
-            key = None  # a bad path: the upload itself refuses it, with the reason
-        if key in seen:
-            text = f"'{key}' is given more than once in this upload; only its first file is used"
-            outcomes.append(uploads.FileOutcome(key, uploads.REJECTED, text))
-            continue
-        if key is not None:
-            seen.add(key)
-        outcomes.append(uploads.ingest(uid, lib_name, path, file.stream))
-    counts = Counter(outcome.status for outcome in outcomes)
-    kinds = (uploads.STORED, uploads.REPLACED, uploads.DUPLICATE, uploads.REJECTED)
-    text = ", ".join(f"{counts[kind]} {kind}" for kind in kinds if counts[kind])
-    return message(text, files=[outcome.as_json() for outcome in outcomes])
-
-
-def _file_parts_on_disk() -> None:
-    """Have the form parser write every file part to an unnamed temporary file in ``DATA_DIR/tmp`` (gone with the
-    process whatever happens), never to memory: Werkzeug keeps parts under 500 KB in memory, which for a batch
-    of small files would be the whole request."""
-    folder = storage.tmp_dir()
-
-    def unnamed_file(*_args: Any, **_kwargs: Any) -> IO[bytes]:
-        return tempfile.TemporaryFile(dir=folder)  # the parsed form owns and closes it
-
-    request._get_current_object()._get_file_stream = unnamed_file  # type: ignore[attr-defined]
+    outcomes = uploads.save_batch(
+        user_id(), lib_name, [((paths[i] if paths else "") or f.filename, f.stream) for i, f in enumerate(files)]
+    )
+    return message(uploads.batch_summary(outcomes), files=[outcome.as_json() for outcome in outcomes])
 
 
 @bp.get("/analyze/<lib_name>")

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from typing import IO
 
@@ -206,6 +207,33 @@ def save_upload(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def save_batch(user_id: int, lib_name: str, files: list[tuple[str | None, IO[bytes]]]) -> list[FileOutcome]:
+    """Store each ``(sample path, stream)`` of a batch on its own (see :func:`ingest`); a path given twice is
+    refused the second time. The outcomes, in order."""
+    check_library_name(lib_name)
+    outcomes: list[FileOutcome] = []
+    seen: set[str] = set()
+    for path, stream in files:
+        try:
+            key: str | None = check_sample_path(path)
+        except ApiError:
+            key = None  # a bad path: the upload itself refuses it, with the reason
+        if key in seen:
+            text = f"'{key}' is given more than once in this upload; only its first file is used"
+            outcomes.append(FileOutcome(key, REJECTED, text))
+            continue
+        if key is not None:
+            seen.add(key)
+        outcomes.append(ingest(user_id, lib_name, path, stream))
+    return outcomes
+
+
+def batch_summary(outcomes: list[FileOutcome]) -> str:
+    """``"3 stored, 1 duplicate, 1 rejected"``."""
+    counts = Counter(outcome.status for outcome in outcomes)
+    return ", ".join(f"{counts[kind]} {kind}" for kind in (STORED, REPLACED, DUPLICATE, REJECTED) if counts[kind])
 
 
 def ingest(
