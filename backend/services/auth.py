@@ -23,7 +23,7 @@ _MAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _USER_ID = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)  # fits a 64-bit integer column
 _SESSION_ID = re.compile(r"[0-9a-f]{32}", re.ASCII)
 PASSWORD_MAX = 1024
-ZXCVBN_MAX = 100
+ZXCVBN_MAX = 72  # zxcvbn's own limit (it raises beyond); its first characters decide a weak password's score
 # Checked for unknown mails too, so that both failures cost the same time.
 _DUMMY_HASH = generate_password_hash("drumsampler-dummy-password")
 BAD_CREDENTIALS = "wrong mail or password"
@@ -56,7 +56,6 @@ def _check_password(password: str, mail: str) -> None:
         raise ApiError(400, f"password must be at least {minimum} characters long")
     if len(password) > PASSWORD_MAX:
         raise ApiError(400, f"password must be at most {PASSWORD_MAX} characters long")
-    # zxcvbn's cost grows with the length; its first characters decide the estimate of a weak password anyway
     estimate = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[mail, mail.split("@")[0], "drumsampler"])
     if estimate["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
         feedback = estimate["feedback"]

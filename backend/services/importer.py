@@ -36,7 +36,7 @@ from . import analysis, storage, uploads
 from .access import find_library
 from .processes import pid_alive
 
-# Files taken by extension (case-insensitive); other files are listed as skipped.
+# Files are taken by extension (drumsamp_models.utils.AUDIO_EXTENSIONS, any case); other files are skipped.
 # Temporary files of an import: upload-import-<pid>-*, so that the next import can tell a dead run's from a live
 # one's (and the server's start-up sweep of upload-* still covers them).
 TMP_BASE = uploads.TMP_PREFIX + "import-"
