@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import requests
@@ -181,16 +182,20 @@ def latency(url: str, token: str, method: str, body: object, n: int) -> tuple[li
     return times, errors
 
 
-def latency_uncached(url: str, token: str, n: int) -> tuple[list[float], int]:
-    """``GET /get/library`` right after a favourite toggle (a new library version: nothing cached)."""
+def latency_uncached(
+    url: str, token: str, n: int, target: str | None = None, sample: str = "sample_09999.wav", favourite: bool = False
+) -> tuple[list[float], int]:
+    """``target`` (default ``GET /get/library``) right after a favourite toggle of ``sample`` (a new library
+    version: nothing cached); ``favourite`` is whether ``sample`` starts as a favourite."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    toggle = f"{url}/samplefavorite/update/{LIB}/sample_09999.wav"
+    toggle = f"{url}/samplefavorite/update/{LIB}/{quote(sample)}"
+    target = target or f"{url}/get/library/{LIB}"
     times, errors = [], 0
     for i in range(n):
-        errors += session.put(toggle, json={"isFavorite": i % 2 == 0}, timeout=60).status_code != 200
+        errors += session.put(toggle, json={"isFavorite": (i % 2 == 0) != favourite}, timeout=60).status_code != 200
         start = time.perf_counter()
-        response = session.get(f"{url}/get/library/{LIB}", timeout=60)
+        response = session.get(target, timeout=60)
         _ = response.content
         times.append((time.perf_counter() - start) * 1000)
         errors += response.status_code != 200
@@ -290,7 +295,8 @@ def main() -> None:
             for label, target, method, body in cases:
                 times, errors = latency(target, token, method, body, args.requests)
                 print(f"| {label} | {percentiles(times)} | {errors} |")
-            times, errors = latency_uncached(url, token, max(20, args.requests // 5))
+            last = f"sample_{args.samples - 1:05d}.wav"  # not a favourite of the seed
+            times, errors = latency_uncached(url, token, max(20, args.requests // 5), sample=last)
             label = f"GET /get/library ({args.samples} samples), first read after a change"
             print(f"| {label} | {percentiles(times)} | {errors} |")
             print()

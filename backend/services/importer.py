@@ -201,7 +201,7 @@ def clean_up(user_id: int) -> tuple[int, int]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 temporaries += 1
-    return temporaries, storage.release(user_id, storage.stored_files().get(user_id, set()))
+    return temporaries, storage.release(user_id, storage.stored_files(user_id).get(user_id, set()))
 
 
 def start_analysis(user_id: int, lib_name: str) -> tuple[str | None, str]:

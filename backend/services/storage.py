@@ -65,10 +65,11 @@ def remove_stale_temporary_files(folder: str | os.PathLike[str], older_than: flo
     return removed
 
 
-def stored_files() -> dict[int, set[tuple[str, str]]]:
-    """The files in the storage: ``{user id: {(content hash, format)}}``."""
+def stored_files(user_id: int | None = None) -> dict[int, set[tuple[str, str]]]:
+    """The files in the storage (of one user, or of all): ``{user id: {(content hash, format)}}``."""
     found: dict[int, set[tuple[str, str]]] = {}
-    for path in (data_dir() / "storage").glob("*/*.*"):
+    pattern = "*/*.*" if user_id is None else f"{int(user_id)}/*.*"
+    for path in (data_dir() / "storage").glob(pattern):
         user, (content_hash, ext) = path.parent.name, path.name.split(".", 1)
         if user.isdigit() and len(content_hash) == 64:
             fmt = next((f for f, e in EXTENSIONS.items() if e == ext), ext.upper())
