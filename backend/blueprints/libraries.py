@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from flask_jwt_extended import jwt_required
 
 from ..errors import ApiError
 from ..models import SampleLibrary
 from ..services import access, downloads, export, libraries, timbre_map
-from ._http import json_body, json_bytes, message, user_id
+from ._http import conditional_json, json_body, message, user_id
 
 bp = Blueprint("libraries", __name__)
 
@@ -32,10 +32,7 @@ def get_library(lib_name: str) -> Response:
 
 def listing_response(library: SampleLibrary) -> Response:
     """The listing of ``library`` with an ETag (``If-None-Match`` answers 304)."""
-    response = json_bytes(libraries.library_json(library))
-    response.set_etag(f"lib{library.id}-v{library.version}")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response.make_conditional(request)
+    return conditional_json(libraries.library_json(library), f"lib{library.id}-v{library.version}")
 
 
 @bp.patch("/library/<lib_name>")
