@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 SECRET_FILE = "secret_key"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where the Angular production build lands (the CLI's default output of the project "drumsampler").
+DEFAULT_FRONTEND_DIR = REPO_ROOT / "frontend" / "dist" / "drumsampler" / "browser"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -95,6 +98,8 @@ def from_env(
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int(env, "ACCESS_TOKEN_MINUTES", 60, 1)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int(env, "REFRESH_TOKEN_DAYS", 30, 1)),
         "STREAM_TOKEN_SECONDS": _int(env, "STREAM_TOKEN_SECONDS", 600, 1),
+        # The built web app served at / (index.html and its hashed assets); relative paths from the working folder.
+        "FRONTEND_DIR": str(Path(env.get("FRONTEND_DIR", "").strip() or DEFAULT_FRONTEND_DIR).resolve()),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PASSWORD_MIN_LENGTH": _int(env, "PASSWORD_MIN_LENGTH", 8, 1),

@@ -238,13 +238,16 @@ class StoredBlob(db.Model):  # type: ignore[name-defined]
 
 
 class StreamLink(db.Model):  # type: ignore[name-defined]
-    """An ``/audio-url`` link: an opaque random token (stored as its SHA-256) for one sample and one session."""
+    """A link of one session: an opaque random token (stored as its SHA-256) for one sample (``/audio-url``) or for
+    one library's export with its selection (``/export-url``; ``selection`` as ``export.Selection.as_json``)."""
 
     __tablename__ = "stream_link"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    library_id: Mapped[int | None] = mapped_column(ForeignKey("samplelibrary.id", ondelete="CASCADE"), index=True)
+    selection: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sid: Mapped[str] = mapped_column(String(64), index=True)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import analysis, auth, libraries, meta, recommendations, samples, search, tags, waveforms
+from . import analysis, app_shell, auth, libraries, meta, recommendations, samples, search, tags, waveforms
 
 BLUEPRINTS = (
     auth.bp,
@@ -16,6 +16,7 @@ BLUEPRINTS = (
     search.bp,
     waveforms.bp,
     meta.bp,
+    app_shell.bp,
 )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from flask_jwt_extended import jwt_required
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_jwt_extended import get_jwt, jwt_required, verify_jwt_in_request
 
 from ..errors import ApiError
 from ..models import SampleLibrary
-from ..services import access, downloads, export, libraries, timbre_map
+from ..services import access, downloads, export, libraries, streaming, timbre_map
 from ._http import conditional_json, json_body, message, user_id
 
 bp = Blueprint("libraries", __name__)
@@ -33,6 +33,18 @@ def get_library(lib_name: str) -> Response:
 def listing_response(library: SampleLibrary) -> Response:
     """The listing of ``library`` with an ETag (``If-None-Match`` answers 304)."""
     return conditional_json(libraries.library_json(library), f"lib{library.id}-v{library.version}")
+
+
+@bp.post("/library/<lib_name>")
+@jwt_required()
+def create_library(lib_name: str) -> tuple[dict[str, Any], int]:
+    """Create an empty library (uploads create theirs too); 409 when the name is taken."""
+    uid = user_id()
+    access.check_library_name(lib_name)
+    if access.find_library(uid, lib_name) is not None:
+        raise ApiError(409, f"a library named {lib_name!r} already exists")
+    access.ensure_library(uid, lib_name)
+    return message(f"library '{lib_name}' created", 201)
 
 
 @bp.patch("/library/<lib_name>")
@@ -59,13 +71,31 @@ def delete_library(lib_name: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/export/<lib_name>")
-@jwt_required()
 def export_library(lib_name: str) -> Response:
-    """The library as a ZIP file with one folder per tag."""
+    """The library (or the samples of one tag, the favourites) as a ZIP file with one folder per tag; authorised by
+    a Bearer token or a ``?token=`` from /export-url, which holds its own selection."""
+    selection, token = export.parse_export_query(request.args.to_dict(flat=False))
+    if token is None:
+        verify_jwt_in_request()
+        uid = user_id()
+        library = access.get_library(uid, lib_name, missing_status=404)
+    else:
+        uid, library, selection = export.linked_export(token, lib_name)
+    result = export.export_archive(uid, library, selection)
+    return downloads.stream_attachment(iter(result.archive), len(result.archive), "application/zip", result.file_name)
+
+
+@bp.post("/export-url/<lib_name>")
+@jwt_required()
+def export_url(lib_name: str) -> dict[str, Any]:
+    """A short-lived URL that downloads the export of ``{tag?, favorite?, names?}`` without an Authorization header."""
+    body = json_body()
     uid = user_id()
     library = access.get_library(uid, lib_name, missing_status=404)
-    archive = export.export_zip(uid, library)
-    return downloads.stream_attachment(iter(archive), len(archive), "application/zip", f"{lib_name}.zip")
+    selection = export.selection_from_body(library, body)
+    token = streaming.export_token(uid, library.id, get_jwt()["sid"], selection.as_json())
+    url = url_for("libraries.export_library", lib_name=lib_name, token=token)
+    return {"url": url, "expiresIn": current_app.config["STREAM_TOKEN_SECONDS"]}
 
 
 @bp.get("/map/<lib_name>")

@@ -66,7 +66,8 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _bad(parameter: str, problem: str) -> ApiError:
+def bad_parameter(parameter: str, problem: str) -> ApiError:
+    """400 ``parameter '<name>': <problem>``."""
     return ApiError(400, f"parameter {parameter!r}: {problem}")
 
 
@@ -90,7 +91,7 @@ class Query:
 def parse_terms(q: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``q`` as (terms to match, terms to exclude), folded; 400 for too long a query."""
     if len(q) > MAX_QUERY_CHARS:
-        raise _bad("q", f"at most {MAX_QUERY_CHARS} characters")
+        raise bad_parameter("q", f"at most {MAX_QUERY_CHARS} characters")
     include: list[str] = []
     exclude: list[str] = []
     for token in _TOKEN.findall(q):
@@ -103,23 +104,41 @@ def parse_terms(q: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             continue  # a lone '-', '""' or marks alone
         (exclude if minus else include).append(term)
     if len(include) + len(exclude) > MAX_TERMS:
-        raise _bad("q", f"at most {MAX_TERMS} words or phrases")
+        raise bad_parameter("q", f"at most {MAX_TERMS} words or phrases")
     return tuple(dict.fromkeys(include)), tuple(dict.fromkeys(exclude))
 
 
-def _flag(parameter: str, value: str) -> bool:
+def parse_flag(parameter: str, value: str) -> bool:
+    """``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case), else 400 naming ``parameter``."""
     lowered = value.strip().lower()
     if lowered in TRUE:
         return True
     if lowered in FALSE:
         return False
-    raise _bad(parameter, f"expected true or false, got {value[:40]!r}")
+    raise bad_parameter(parameter, f"expected true or false, got {value[:40]!r}")
 
 
 def _integer(parameter: str, value: str, low: int, high: int) -> int:
     if not (value.isascii() and value.isdigit() and len(value) <= 10) or not low <= int(value) <= high:
-        raise _bad(parameter, f"expected an integer from {low} to {high}, got {value[:40]!r}")
+        raise bad_parameter(parameter, f"expected an integer from {low} to {high}, got {value[:40]!r}")
     return int(value)
+
+
+def query_values(
+    args: Mapping[str, Sequence[str]], known: Sequence[str], repeatable: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """``{name: [values]}`` of query parameters (``favourite`` and ``analyzed`` spelt as ours); 400 for a parameter
+    not in ``known`` or one given twice that is not ``repeatable``."""
+    values: dict[str, list[str]] = {}
+    for raw, given in args.items():
+        name = ALIASES.get(raw, raw)
+        if name not in known:
+            raise bad_parameter(raw[:40], f"unknown parameter (known: {', '.join(known)})")
+        values.setdefault(name, []).extend(given)
+    for name, given in values.items():
+        if name not in repeatable and len(given) > 1:
+            raise bad_parameter(name, "give it once")
+    return values
 
 
 def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
@@ -129,15 +148,7 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
     present); every other parameter may be given once. Unknown parameters are refused, so that a misspelt
     filter cannot silently return everything.
     """
-    values: dict[str, list[str]] = {}
-    for raw, given in args.items():
-        name = ALIASES.get(raw, raw)
-        if name not in PARAMETERS:
-            raise _bad(raw[:40], f"unknown parameter (known: {', '.join(PARAMETERS)})")
-        values.setdefault(name, []).extend(given)
-    for name, given in values.items():
-        if name not in ("class", "tag") and len(given) > 1:
-            raise _bad(name, "give it once")
+    values = query_values(args, PARAMETERS, repeatable=("class", "tag"))
 
     def one(name: str) -> str | None:
         return values[name][0] if name in values else None
@@ -147,33 +158,34 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
     if "class" in values:
         names = [part.strip() for value in values["class"] for part in value.split(",") if part.strip()]
         if not names or len(names) > MAX_FILTER_VALUES:
-            raise _bad("class", f"give 1 to {MAX_FILTER_VALUES} classes")
+            raise bad_parameter("class", f"give 1 to {MAX_FILTER_VALUES} classes")
         unknown = [name for name in names if name.casefold() not in _CLASS_NAMES]
         if unknown:
             known = ", ".join(_CLASS_NAMES.values())
-            raise _bad("class", f"unknown class {unknown[0][:40]!r} (one of {known})")
+            raise bad_parameter("class", f"unknown class {unknown[0][:40]!r} (one of {known})")
         classes = frozenset(_CLASS_NAMES[name.casefold()] for name in names)
     tags = tuple(dict.fromkeys(fold(value.strip()) for value in values.get("tag", ())))
     if "tag" in values and (not all(tags) or len(tags) > MAX_FILTER_VALUES):
-        raise _bad("tag", f"give 1 to {MAX_FILTER_VALUES} non-empty tag names")
+        raise bad_parameter("tag", f"give 1 to {MAX_FILTER_VALUES} non-empty tag names")
     folder = one("folder")
     if folder is not None:
         folder = unicodedata.normalize("NFC", folder).strip("/")
         if len(folder) > MAX_FOLDER_CHARS:
-            raise _bad("folder", f"at most {MAX_FOLDER_CHARS} characters")
+            raise bad_parameter("folder", f"at most {MAX_FOLDER_CHARS} characters")
     sort = one("sort")
     sort = DEFAULT_SORT if sort is None else sort
     descending = sort.startswith("-")
     if sort.lstrip("-") not in SORT_KEYS or sort.count("-") > 1:
-        raise _bad("sort", f"unknown sort key {sort[:40]!r} (one of {', '.join(SORT_KEYS)}; '-' before it: descending)")
+        keys = ", ".join(SORT_KEYS)
+        raise bad_parameter("sort", f"unknown sort key {sort[:40]!r} (one of {keys}; '-' before it: descending)")
     favorite, analysed, offset, limit = one("favorite"), one("analysed"), one("offset"), one("limit")
     return Query(
         include=include,
         exclude=exclude,
         classes=classes,
         tags=tags,
-        favorite=None if favorite is None else _flag("favorite", favorite),
-        analysed=None if analysed is None else _flag("analysed", analysed),
+        favorite=None if favorite is None else parse_flag("favorite", favorite),
+        analysed=None if analysed is None else parse_flag("analysed", analysed),
         folder=folder or None,
         sort=sort.lstrip("-"),
         descending=descending,

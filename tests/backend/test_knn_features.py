@@ -153,6 +153,18 @@ def test_export_zip_has_one_folder_per_tag(analysed: tuple[Flask, User, list[Pat
         assert archive.read(entry) == by_name[entry.split("/", 1)[1]].read_bytes()
 
 
+def test_export_of_one_auto_class(analysed: tuple[Flask, User, list[Path]]) -> None:
+    """``tag`` selects by the tagger's class as well as by custom tags, in any case."""
+    _, user, _ = analysed
+    listing = user.get("/get/library/Kit").get_json()["samples"]
+    auto = listing[0]["tags"][0][0]
+    response = user.get(f"/export/Kit?tag={auto.swapcase()}")
+    assert response.status_code == 200
+    expected = {f"{auto}/{s['name']}" for s in listing if any(t[0] == auto for t in s["tags"])}
+    assert set(zipfile.ZipFile(io.BytesIO(response.data)).namelist()) == expected
+    assert f"filename*=UTF-8''Kit%20-%20{auto}.zip" in response.headers["Content-Disposition"]
+
+
 def test_sampletag_update_can_hide_and_restore_the_auto_tag(analysed: tuple[Flask, User, list[Path]]) -> None:
     _, user, files = analysed
     name = files[3].name

@@ -86,6 +86,19 @@ def test_listing_supports_etag(user: User, sounds: list[Path]) -> None:
     assert len(changed.get_json()["samples"]) == 2
 
 
+def test_create_empty_library(user: User, sounds: list[Path]) -> None:
+    response = user.post("/library/New Kit")
+    assert response.status_code == 201
+    assert response.get_json() == {"message": "library 'New Kit' created"}
+    assert user.get("/get/libraries").get_json() == ["New Kit"]
+    assert user.get("/get/library/New Kit").get_json() == {"libname": "New Kit", "samples": []}
+    assert user.post("/library/New Kit").status_code == 409
+    assert user.post("/library/%20padded").status_code == 400
+    assert user.upload("New Kit", sounds[0]).status_code == 200  # uploading into it works as into any library
+    other = register(user.client, "other@example.org")
+    assert other.post("/library/New Kit").status_code == 201  # names are per user
+
+
 def test_rename_library(user: User, sounds: list[Path]) -> None:
     assert user.upload("Drums", sounds[0]).status_code == 200
     assert user.upload("Other", sounds[1]).status_code == 200

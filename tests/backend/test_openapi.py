@@ -53,9 +53,13 @@ def test_every_route_is_documented_and_every_documented_route_exists(app: Flask,
 
 
 @pytest.fixture
-def api_app(make_app: AppFactory, sounds: list[Path]) -> Flask:
-    """An app with one user owning the library "Drums" (the spec's example) holding "kick.wav"."""
-    app = make_app()
+def api_app(make_app: AppFactory, sounds: list[Path], tmp_path: Path) -> Flask:
+    """An app with one user owning the library "Drums" (the spec's example) holding "kick.wav", serving a built web
+    app (without one, its pages answer 503 by design)."""
+    web_app = tmp_path / "browser"
+    web_app.mkdir()
+    (web_app / "index.html").write_text("<!doctype html><title>DrumSampler</title>")
+    app = make_app(FRONTEND_DIR=str(web_app))
     user = register(app.test_client(), "schemathesis@example.org")
     assert user.upload("Drums", sounds[0], "kick.wav").status_code == 200
     assert user.upload("Drums", sounds[1], "snare.wav").status_code == 200
