@@ -16,19 +16,32 @@ PORT ?= 5000
 WORKERS ?= 2
 DATA_DIR ?= $(CURDIR)/data
 export DATA_DIR
-# Debian packages the tests need: real drum recordings for the tagger's test, Redis for the deployment test.
-TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server
+# Debian packages the tests need: real drum recordings for the tagger's test, Redis for the deployment test,
+# Chromium for the browser end-to-end suite.
+TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server chromium
+
+# The Angular app (frontend/): npm packages, the API types generated from backend/openapi.yaml, the production build
+# that Flask serves at /.
+export NG_CLI_ANALYTICS = false
+NPM_STAMP := frontend/node_modules/.installed
+APP_INDEX := frontend/dist/drumsampler/browser/index.html
+API_TYPES := frontend/src/app/core/api/schema.d.ts
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/angular.json frontend/package.json frontend/tsconfig.json frontend/tsconfig.app.json
 
 DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
 GATE := drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 
-.PHONY: help install run test lint pytest wheel bench clean import dataset train-tagger evaluate-tagger evaluate-independent
+.PHONY: help install run test lint pytest wheel bench clean import dataset train-tagger evaluate-tagger evaluate-independent \
+	frontend api-types api-check ng-test e2e
 
 help:
 	@echo "make run     install what is missing, then serve DrumSampler on http://$(HOST):$(PORT) (data in DATA_DIR=$(DATA_DIR))"
 	@echo "make test    install what is missing, then run ruff and every test"
 	@echo "make import DIR=... MAIL=... LIB=...  import a folder of this machine into a library (same DATA_DIR as make run)"
+	@echo "make frontend  build the Angular app (make run does it when its sources changed)"
+	@echo "make api-types regenerate the app's API types from backend/openapi.yaml"
 	@echo "make wheel   build dist/drumsamp_models-<version>-py3-none-any.whl"
 	@echo "make bench   run the benchmarks under bench/ (prints their figures)"
 	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
@@ -49,17 +62,49 @@ $(VENV)/.installed: $(PY) pyproject.toml drumsamp_models/pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
+# Node 20 and npm: Debian's packages when the machine has none. `npm install`, not `npm ci` (docs/frontend.md).
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || tools/install_debian.sh nodejs npm
+	cd frontend && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The production build, when a source changed since the last one.
+$(APP_INDEX): $(NPM_STAMP) $(FRONTEND_SOURCES)
+	cd frontend && npx ng build
+	touch $@
+
+frontend: $(APP_INDEX)
+
+api-types: $(NPM_STAMP)
+	cd frontend && npx openapi-typescript ../backend/openapi.yaml -o src/app/core/api/schema.d.ts
+
+# The app's API types must be those generated from the server's OpenAPI document: the client cannot drift.
+api-check: $(NPM_STAMP)
+	@tmp=$$(mktemp --suffix=.d.ts) && cd frontend && npx openapi-typescript ../backend/openapi.yaml -o "$$tmp" >/dev/null 2>&1 \
+	  && if cmp -s "$$tmp" src/app/core/api/schema.d.ts; then echo "API types match backend/openapi.yaml"; rm -f "$$tmp"; \
+	  else echo "error: $(API_TYPES) differs from backend/openapi.yaml: run make api-types" >&2; diff "$$tmp" src/app/core/api/schema.d.ts | head -20 >&2; rm -f "$$tmp"; exit 1; fi
+
+# The Angular unit tests (Vitest + jsdom, no browser).
+ng-test: $(NPM_STAMP)
+	cd frontend && npx ng test --watch=false
+
+run: install frontend
 	$(BIN)/gunicorn -c backend/gunicorn_conf.py --bind "$(HOST):$(PORT)" --workers $(WORKERS) backend.wsgi:app
 
 lint: install
 	$(BIN)/ruff check .
 
-pytest: install
+# pytest runs everything under tests/, the browser end-to-end suite (tests/e2e, Debian's Chromium) included.
+pytest: install frontend
 	@[ -z "$(TEST_DEBIAN_PACKAGES)" ] || tools/install_debian.sh $(TEST_DEBIAN_PACKAGES)
 	$(PY) -m pytest; code=$$?; if [ $$code -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$code
 
-test: lint pytest
+test: lint api-check ng-test pytest
+
+# The browser end-to-end suite alone (make test runs it with the rest).
+e2e: install frontend
+	tools/install_debian.sh chromium
+	$(PY) -m pytest tests/e2e
 
 # Import a folder of the server's disk into a library: make import DIR=~/Samples MAIL=me@example.org LIB=Drums
 import: install
@@ -69,13 +114,15 @@ import: install
 wheel: install
 	$(PY) -m build --wheel --no-isolation --outdir dist drumsamp_models
 
-bench: install
+bench: install frontend
+	tools/install_debian.sh chromium
 	$(PY) -m bench.features
 	$(PY) -m bench.tagger
 	$(PY) -m bench.knn
 	$(PY) -m bench.api
 	$(PY) -m bench.search
 	$(PY) -m bench.importer
+	$(PY) -m bench.ui
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt) sonic-pi-samples
@@ -94,4 +141,4 @@ evaluate-independent: install
 	$(PY) -m tools.evaluate_tagger --manifest "$(CURDIR)/data/independent/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split independent
 
 clean:
-	rm -rf dist build .pytest_cache .ruff_cache
+	rm -rf dist build .pytest_cache .ruff_cache frontend/dist frontend/.angular artifacts
