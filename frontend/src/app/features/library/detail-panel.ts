@@ -32,6 +32,8 @@ export class DetailPanel {
   private readonly exporter = inject(ExportService);
   readonly deleteRequested = output<void>();
   readonly selectRow = output<string>();
+  /** The keyboard goes back to the table (after a tag was added, the class menu closed, or Esc). */
+  readonly done = output<void>();
 
   private readonly tagInput = viewChild<ElementRef<HTMLInputElement>>('tagInput');
   private readonly classTrigger = viewChild<MatMenuTrigger>('classTrigger');
@@ -114,10 +116,12 @@ export class DetailPanel {
     if (!tag) return;
     this.store.addTag(this.store.targets(), tag);
     this.newTag.set('');
+    this.done.emit();
   }
 
   protected correct(cls: string): void {
     this.store.correctClass(this.store.targets(), cls);
+    setTimeout(() => this.done.emit()); // after the menu gave the focus back to its button
   }
 
   protected playPath(path: string): void {

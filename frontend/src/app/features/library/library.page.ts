@@ -90,13 +90,8 @@ export class LibraryPage implements OnInit {
   protected readonly empty = computed(() => this.store.loadedOnce() && this.store.rows().length === 0);
 
   constructor() {
-    // the table follows the auto-play switch
-    effect(() => {
-      const on = this.autoplay();
-      localStorage.setItem('ds.autoplay', on ? 'on' : 'off');
-      const table = this.table();
-      if (table) table.autoplay.value = on;
-    });
+    // the auto-play switch is remembered
+    effect(() => localStorage.setItem('ds.autoplay', this.autoplay() ? 'on' : 'off'));
     // the map is (re)loaded when shown and when the analysis changed it
     effect(() => {
       if (this.view() !== 'map') return;
@@ -283,6 +278,10 @@ export class LibraryPage implements OnInit {
 
   protected mapLasso(names: string[]): void {
     this.store.lasso.set(new Set(names));
+  }
+
+  protected focusTable(): void {
+    this.table()?.focus();
   }
 
   protected showList(): void {

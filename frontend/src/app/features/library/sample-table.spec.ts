@@ -1,6 +1,6 @@
 import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
-import { Component, provideZonelessChangeDetection, viewChild } from '@angular/core';
+import { Component, provideZonelessChangeDetection, signal, viewChild } from '@angular/core';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
 
 import type { SearchSample } from '../../core/api/types';
@@ -24,10 +24,11 @@ class FakeAudioContext {
 
 @Component({
   imports: [SampleTable],
-  template: `<div style="height: 400px"><app-sample-table (command)="commands.push($event)" /></div>`,
+  template: `<div style="height: 400px"><app-sample-table [autoplay]="autoplay()" (command)="commands.push($event)" /></div>`,
 })
 class Host {
   readonly table = viewChild.required(SampleTable);
+  readonly autoplay = signal(false);
   readonly commands: TableCommand[] = [];
 }
 
@@ -80,7 +81,6 @@ describe('SampleTable', () => {
     fixture = TestBed.createComponent(Host);
     host = fixture.componentInstance;
     await fixture.whenStable();
-    host.table().autoplay.value = false;
     grid = fixture.nativeElement.querySelector('[data-testid=sample-table]');
   });
 
@@ -215,7 +215,8 @@ describe('SampleTable', () => {
 
   it('plays the row it moves to when autoplay is on', async () => {
     const play = vi.spyOn(player, 'play').mockResolvedValue();
-    host.table().autoplay.value = true;
+    host.autoplay.set(true);
+    await fixture.whenStable();
     await press('ArrowDown');
     expect(play).toHaveBeenCalledWith(LIB, PATHS[0]);
     // a held key only plays sounds that are ready

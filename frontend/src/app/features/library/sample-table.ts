@@ -1,5 +1,5 @@
 import { CdkVirtualScrollViewport, ScrollingModule } from '@angular/cdk/scrolling';
-import { ChangeDetectionStrategy, Component, ElementRef, effect, inject, output, untracked, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, ElementRef, effect, inject, input, output, untracked, viewChild } from '@angular/core';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
 
@@ -43,7 +43,8 @@ export class SampleTable {
   protected readonly viewport = viewChild.required(CdkVirtualScrollViewport);
   private readonly grid = viewChild.required<ElementRef<HTMLElement>>('grid');
   readonly command = output<TableCommand>();
-  readonly autoplay = { value: localStorage.getItem('ds.autoplay') !== 'off' };
+  /** Selecting a row plays it. */
+  readonly autoplay = input(true);
   private readonly links = new Map<string, { url: string; until: number }>();
 
   protected readonly rowHeight = ROW_HEIGHT;
@@ -78,7 +79,7 @@ export class SampleTable {
   }
 
   /** Selects a row and plays it (auto-play on), as a click does; the map uses it too. */
-  activate(path: string, play = this.autoplay.value): void {
+  activate(path: string, play = this.autoplay()): void {
     this.store.select(path);
     if (play) void this.player.play(this.store.lib(), path);
   }
@@ -192,7 +193,7 @@ export class SampleTable {
     const path = view[target].path;
     if (event.shiftKey) this.store.select(path, 'range');
     else this.store.select(path);
-    if (!this.autoplay.value) return;
+    if (!this.autoplay()) return;
     const lib = this.store.lib();
     // a held key repeats fast: play only sounds that are ready, so that scrolling does not queue every row
     if (!event.repeat || this.player.isReady(lib, path)) void this.player.play(lib, path);

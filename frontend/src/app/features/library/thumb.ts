@@ -6,11 +6,16 @@ import { decodePeaks } from './waveforms.service';
 @Directive({ selector: 'canvas[appThumb]' })
 export class Thumb {
   readonly appThumb = input<string | null | undefined>(null);
+  /** The row's class: the colour follows it (read from the row's CSS when drawing). */
+  readonly thumbClass = input<string | null>(null);
   private readonly canvas = inject<ElementRef<HTMLCanvasElement>>(ElementRef).nativeElement;
 
   constructor() {
     // after rendering: the row's class (and so the colour) is applied by then
-    afterRenderEffect(() => drawPeaks(this.canvas, this.appThumb() ? decodePeaks(this.appThumb()!) : null, 'currentColor'));
+    afterRenderEffect(() => {
+      this.thumbClass();
+      drawPeaks(this.canvas, this.appThumb() ? decodePeaks(this.appThumb()!) : null, 'currentColor');
+    });
   }
 }
 
