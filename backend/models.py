@@ -123,6 +123,14 @@ class Sample(db.Model):  # type: ignore[name-defined]
     # Waveform: THUMB_PAIRS and PEAK_PAIRS (min, max) int8 pairs of the mono signal (backend.services.waveforms).
     thumb: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     peaks: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Loop tempo: the estimate (Drumloop sounds) and the user's correction, which wins when set.
+    bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bpm_user: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The user's class (a correction): shown instead of the tagger's ``auto_tag``, which is kept as its guess.
+    user_class: Mapped[str | None] = mapped_column(String(TAG_NAME_MAX), nullable=True)
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The content's fingerprint for near-duplicate search (gain, rate, encoding and trimming invariant).
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     library: Mapped[SampleLibrary] = relationship(back_populates="samples")
 
@@ -184,6 +192,21 @@ class Recommendation(db.Model):  # type: ignore[name-defined]
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"))
     distance: Mapped[float] = mapped_column(Float)
+    # The favourite it is recommended for (its nearest favourite); null when that favourite is gone.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sample.id", ondelete="SET NULL"), nullable=True)
+
+
+class ClassSuggestion(db.Model):  # type: ignore[name-defined]
+    """A class suggested for a sample from the user's corrections of similar sounds: ``pending`` until the user
+    accepts it (it becomes the sample's ``user_class`` and the row goes) or rejects it (kept, never suggested again)."""
+
+    __tablename__ = "class_suggestion"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), primary_key=True)
+    suggested_class: Mapped[str] = mapped_column(String(TAG_NAME_MAX), primary_key=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 ACTIVE_JOB_SQL = "state IN ('queued', 'running')"
