@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import resource
+import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +66,41 @@ def percentiles(samples_ms: list[float]) -> str:
     """``p50 / p90 / p95 / p99`` of latencies in milliseconds."""
     p = np.percentile(samples_ms, [50, 90, 95, 99])
     return " / ".join(f"{v:.1f}" for v in p)
+
+
+def tagged(paths: Sequence[str], cache: Path, verbose: bool = True) -> dict[str, dict[str, np.ndarray]]:
+    """The backend's analysis of each file (the shipped ``Tagger(describe=True)``): ``{path: {"embedding",
+    "descriptors", "likelihoods", "tag"}}``, cached in ``cache`` by file and model; files that fail are left out."""
+    from drumsamp_models import descriptors
+    from drumsamp_models.tagger import Tagger
+
+    tagger = Tagger(describe=True)
+    model = tagger.head.fingerprint + (tagger.gate.fingerprint if tagger.gate else "") + descriptors.fingerprint()
+
+    def cached(path: str) -> Path:
+        st = os.stat(path)
+        key = f"{os.path.abspath(path)}|{st.st_mtime_ns}|{st.st_size}|{model}|v2"
+        return cache / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
+
+    cache.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in paths if not cached(p).exists()]
+    if todo and verbose:
+        print(f"tagging {len(todo)} files (cached under {cache})", file=sys.stderr)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int | None, path: str) -> None:
+        if verbose and done % 100 == 0:
+            print(f"  {done}/{total} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+    report = tagger.predict(todo, progress=progress)
+    for path, r in report.results.items():
+        likelihoods = np.array([r.likelihoods[c] for c in tagger.classes], np.float32)
+        np.savez(cached(path), embedding=r.embedding, descriptors=r.descriptors, likelihoods=likelihoods, tag=r.tag)
+    for path, reason in report.failed.items():
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    out = {}
+    for p in paths:
+        if cached(p).exists():
+            with np.load(cached(p)) as z:
+                out[p] = {k: z[k] for k in z.files}
+    return out

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import analysis, app_shell, auth, libraries, meta, recommendations, samples, search, tags, waveforms
+from . import (
+    analysis,
+    app_shell,
+    auth,
+    corrections,
+    libraries,
+    meta,
+    recommendations,
+    samples,
+    search,
+    tags,
+    tempo,
+    waveforms,
+)
 
 BLUEPRINTS = (
     auth.bp,
@@ -12,8 +25,10 @@ BLUEPRINTS = (
     analysis.bp,
     samples.bp,
     tags.bp,
+    corrections.bp,
     recommendations.bp,
     search.bp,
+    tempo.bp,
     waveforms.bp,
     meta.bp,
     app_shell.bp,

@@ -35,3 +35,11 @@ def stored_recommendations(lib_name: str) -> list[dict[str, Any]]:
     """The stored recommendations for the library's favourites (refreshed when they or the library change)."""
     library = access.get_library(user_id(), lib_name, missing_status=404)
     return recommend.stored(library)
+
+
+@bp.get("/recommendations/<lib_name>/explained")
+@jwt_required()
+def explained_recommendations(lib_name: str) -> list[dict[str, Any]]:
+    """The stored recommendations with their reasons: ``[{name, because, distance, sameClass}]``."""
+    library = access.get_library(user_id(), lib_name, missing_status=404)
+    return recommend.explained(library)

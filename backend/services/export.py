@@ -231,6 +231,7 @@ def _selected(library: SampleLibrary, selection: Selection) -> list[_Picked]:
             Sample.auto_tag_rejected,
             Sample.analyzed_hash == Sample.content_hash,
             Sample.is_favorite,
+            Sample.user_class,
         )
         .where(Sample.library_id == library.id)
         .order_by(Sample.name)
@@ -238,12 +239,13 @@ def _selected(library: SampleLibrary, selection: Selection) -> list[_Picked]:
     custom = tag_lists(library.id)
     wanted = None if selection.tag is None else collision_key(selection.tag)
     picked: list[_Picked] = []
-    for sid, name, content_hash, fmt, auto, rejected, current, favourite in rows:
+    for sid, name, content_hash, fmt, auto, rejected, current, favourite, user_class in rows:
         if selection.favorite and not favourite:
             continue
         if selection.sample_ids is not None and sid not in selection.sample_ids:
             continue
-        tags = [auto] if auto and current and not rejected else []
+        shown = user_class or (auto if auto and current and not rejected else None)  # the user's class first
+        tags = [shown] if shown else []
         tags += [t[0] for t in custom.get(sid, ())]
         if wanted is not None:
             tags = [t for t in tags if collision_key(t) == wanted]

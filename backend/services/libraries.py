@@ -4,7 +4,8 @@ Tags are ``string[][]``: one inner list per tag, ``[name, source, confidence]`` 
 ``"auto"`` (the Drumsample Tagger's class, confidence = its likelihood), ``"user"`` (set by the user,
 confidence ``"1.000"``) or ``"propagated"`` (given by the k-NN custom tagger, confidence = its vote
 share); the confidence is a decimal string with three decimals. The auto tag comes first, then user
-tags by name, then propagated tags by falling confidence.
+tags by name, then propagated tags by falling confidence. A sample whose class the user corrected shows
+``[<class>, "user", "1.000"]`` in the auto tag's place (``services.classes``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def tag_lists(library_id: int) -> dict[int, list[list[str]]]:
 def sample_tags(sample: Sample) -> list[list[str]]:
     """The tags of one sample, in the listing's format."""
     tags: list[list[str]] = []
-    if sample.auto_tag and not sample.auto_tag_rejected and sample.analyzed_hash == sample.content_hash:
+    if sample.user_class:  # the user's correction takes the class's place
+        tags.append([sample.user_class, USER, confidence_text(1.0)])
+    elif sample.auto_tag and not sample.auto_tag_rejected and sample.analyzed_hash == sample.content_hash:
         tags.append([sample.auto_tag, AUTO, confidence_text(sample.auto_likelihood)])
     tags.extend(custom_tag_lists([(link.tag.name, link.source, link.confidence) for link in sample.tag_links]))
     return tags
@@ -93,6 +96,7 @@ def library_body(library: SampleLibrary) -> dict[str, Any]:
                 Sample.auto_likelihood,
                 Sample.auto_tag_rejected,
                 Sample.analyzed_hash == Sample.content_hash,
+                Sample.user_class,
             )
             .where(Sample.library_id == library.id)
             .order_by(Sample.name)
@@ -101,8 +105,11 @@ def library_body(library: SampleLibrary) -> dict[str, Any]:
     )
     custom = tag_lists(library.id)
     samples = []
-    for sid, name, favourite, auto, likelihood, rejected, current in rows:
-        tags = [[auto, AUTO, confidence_text(likelihood)]] if auto and current and not rejected else []
+    for sid, name, favourite, auto, likelihood, rejected, current, user_class in rows:
+        if user_class:  # a correction: the user's class in the auto tag's place
+            tags = [[user_class, USER, confidence_text(1.0)]]
+        else:
+            tags = [[auto, AUTO, confidence_text(likelihood)]] if auto and current and not rejected else []
         tags.extend(custom.get(sid, ()))
         samples.append({"name": name, "isFavorite": bool(favourite), "tags": tags})
     return {"libname": library.name, "samples": samples}

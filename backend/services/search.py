@@ -37,8 +37,9 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
 from .cache import per_library
+from .classes import user_classes
 from .gc_pause import no_cycle_collection
-from .libraries import AUTO, confidence_text, tag_lists
+from .libraries import AUTO, USER, confidence_text, tag_lists
 
 CACHE_SIZE = 8
 SORT_KEYS = ("path", "name", "class", "confidence", "duration", "added", "size")
@@ -210,7 +211,8 @@ class SearchIndex:
 
     One list per field (``columns``), indexed by row: ``custom`` holds the custom tags in the listing's format,
     ``added`` the creation time as the database returned it (SQLite's text sorts chronologically); ``class`` and
-    ``likelihood`` are None unless the auto tag is shown. The sort orders are computed on first use and kept.
+    ``likelihood`` are the user's class with 1.0 when ``corrected``, else None unless the auto tag is shown
+    (``modelClass``: the tagger's class of the current content). The sort orders are computed on first use and kept.
     """
 
     paths: list[str]
@@ -334,7 +336,11 @@ class SearchIndex:
             "analysed": column["analysed"][i],
             "class": sample_class,
             "likelihood": likelihood,
-            "tags": [[sample_class, AUTO, confidence_text(likelihood)], *custom] if sample_class else custom,
+            "corrected": column["corrected"][i],
+            "modelClass": column["modelClass"][i],
+            "tags": [[sample_class, USER if column["corrected"][i] else AUTO, confidence_text(likelihood)], *custom]
+            if sample_class
+            else custom,
             "addedAt": _added_at(column["added"][i]),
         }
 
@@ -401,6 +407,12 @@ def build_index(library: SampleLibrary) -> SearchIndex:
         "custom": [custom.get(sid, none) for sid in ids],
         "added": created,
     }
+    corrected = user_classes(library.id)  # a correction shows the user's class, confidence 1 (services.classes)
+    columns["corrected"] = [sid in corrected for sid in ids]
+    columns["modelClass"] = [a if c else None for a, c in zip(auto, analysed, strict=True)]
+    for i, sid in enumerate(ids):
+        if sid in corrected:
+            columns["class"][i], columns["likelihood"][i] = corrected[sid], 1.0
     by_class: dict[str, set[int]] = {}
     for i, sample_class in enumerate(columns["class"]):
         if sample_class is not None:

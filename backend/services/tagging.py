@@ -13,8 +13,9 @@ from drumsamp_models.index import LibraryIndex
 from ..errors import ApiError
 from ..extensions import db
 from ..models import TAG_NAME_MAX, RejectedTag, Sample, SampleLibrary, SampleTag, Tag
-from . import knn
+from . import knn, suggestions
 from .access import touch
+from .classes import library_classes, split_tag_list
 from .gc_pause import no_cycle_collection
 from .libraries import PROPAGATED, USER, custom_tag_lists
 from .sql import insert_on_conflict
@@ -89,20 +90,17 @@ def lock_for_edit(library: SampleLibrary, *objects: object) -> None:
 def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
     """Make the sample's tags exactly the given list.
 
-    The auto tag stays only if its name is listed (leaving it out records a correction: it is hidden
-    from then on); a listed propagated tag marked ``"propagated"`` stays propagated; every other listed
-    name becomes a user tag; user and propagated tags not listed are removed and remembered as rejected,
-    so that propagation does not put them back. When the custom tags changed, the library's tags are
-    propagated again (a rejection also counts against the tag for the sample's neighbours).
+    A class name sets the sample's class (``classes.split_tag_list``): the auto tag's own name keeps it, another
+    class records a correction, no class hides the auto tag. A listed propagated tag marked ``"propagated"``
+    stays propagated; every other listed name becomes a user tag; user and propagated tags not listed are
+    removed and remembered as rejected, so that propagation does not put them back. When the custom tags or the
+    class changed, the library's tags are propagated again (a rejection also counts against the tag for the
+    sample's neighbours); a class change also recomputes the library's class suggestions.
     """
     wanted = parse_tag_list(body)
     lock_for_edit(library, sample)
-    auto = sample.auto_tag if sample.analyzed_hash == sample.content_hash else None
-    names = {name for name, _ in wanted}
-    if auto is not None:
-        sample.auto_tag_rejected = auto not in names
+    custom, class_changed = split_tag_list(sample, wanted)
     current = {link.tag.name: link for link in sample.tag_links}
-    custom = [(n, s) for n, s in wanted if n != auto]  # naming the auto tag keeps it, whatever the source
     ids = tag_ids({n for n, _ in custom})
     changed = False
     for name, source in custom:
@@ -117,10 +115,14 @@ def set_sample_tags(library: SampleLibrary, sample: Sample, body: Any) -> None:
     removed = [link for name, link in current.items() if name not in kept]
     for link in removed:
         sample.tag_links.remove(link)
-    changed = _set_rejections(sample, reject={link.tag_id for link in removed}, accept=set(ids.values())) or changed
-    if changed:
+    # a user tag named as the class now given (an old correction) becomes the class: not a rejection
+    refused = {link.tag_id for link in removed if link.tag.name != sample.user_class}
+    changed = _set_rejections(sample, reject=refused, accept=set(ids.values())) or changed
+    if changed or class_changed:
         db.session.flush()
         propagate(library)
+    if class_changed:
+        suggestions.refresh(library)
     db.session.commit()
 
 
@@ -210,18 +212,11 @@ def apply_user_tags(library: SampleLibrary, entries: list[tuple[str, list[str]]]
 def _instrument_classes(library: SampleLibrary) -> dict[str, str]:
     """{sample id: the drum tagger's class} for the custom tagger: a tag spreads within its examples' class.
 
-    Measured in docs/evaluation.md (custom-tag F1 with the tagger's classes against none). A sample
-    whose auto tag the user rejected has no class and is compared only with others that have none.
+    Measured in docs/evaluation.md (custom-tag F1 with the tagger's classes against none). A sample the user
+    corrected has the user's class; one whose auto tag the user removed without a class has none and is compared
+    only with others that have none.
     """
-    rows = db.session.execute(
-        select(Sample.id, Sample.auto_tag).where(
-            Sample.library_id == library.id,
-            Sample.analyzed_hash == Sample.content_hash,
-            Sample.auto_tag.is_not(None),
-            Sample.auto_tag_rejected.is_(False),
-        )
-    )
-    return {str(sid): tag for sid, tag in rows}
+    return {str(sid): shown for sid, shown, _, _ in library_classes(library.id) if shown}
 
 
 def _indexed_tags(query: Select[tuple[int, str]], index: LibraryIndex) -> dict[str, list[str]]:
@@ -233,9 +228,38 @@ def _indexed_tags(query: Select[tuple[int, str]], index: LibraryIndex) -> dict[s
     return out
 
 
+def propagation(library: SampleLibrary, reach: float | str | None = None) -> dict[int, list[ctagger.TagScore]]:
+    """``{sample id: propagated tags}`` that ``ctagger.propagate_tags`` derives from the library's user tags and
+    rejections at ``reach`` (default: the package's strict one; never below confidence 0.5); nothing is stored."""
+    vectors = knn.library_vectors(library)
+    if vectors is None:
+        return {}
+    sample_ids = select(Sample.id).where(Sample.library_id == library.id)
+    seeds = _indexed_tags(
+        select(SampleTag.sample_id, Tag.name)
+        .join(Tag, SampleTag.tag_id == Tag.id)
+        .where(SampleTag.source == USER, SampleTag.sample_id.in_(sample_ids)),
+        vectors.index,
+    )
+    if not seeds:
+        return {}
+    rejected = _indexed_tags(
+        select(RejectedTag.sample_id, Tag.name)
+        .join(Tag, RejectedTag.tag_id == Tag.id)
+        .where(RejectedTag.sample_id.in_(sample_ids)),
+        vectors.index,
+    )
+    found = ctagger.propagate_tags(
+        vectors.index, seeds, classes=_instrument_classes(library), rejected=rejected, reach=reach
+    )
+    out = {int(sid): [s for s in scores if s.source == PROPAGATED] for sid, scores in found.items()}
+    return {sid: scores for sid, scores in out.items() if scores}
+
+
 @no_cycle_collection()  # tens of thousands of small objects for a large library: no full collections meanwhile
-def propagate(library: SampleLibrary) -> None:
-    """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags."""
+def propagate(library: SampleLibrary, reach: float | str | None = None) -> None:
+    """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags at ``reach``
+    (default: the package's)."""
     # one propagation per library at a time: on a server database two could each delete the old rows and
     # then insert the same new ones (SQLite, which serialises writers anyway, ignores FOR UPDATE)
     db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library.id).with_for_update())
@@ -244,30 +268,12 @@ def propagate(library: SampleLibrary) -> None:
         delete(SampleTag).where(SampleTag.source == PROPAGATED, SampleTag.sample_id.in_(sample_ids)),
         execution_options={"synchronize_session": False},
     )
-    vectors = knn.library_vectors(library)
-    if vectors is None:
-        return
-    seeds = _indexed_tags(
-        select(SampleTag.sample_id, Tag.name)
-        .join(Tag, SampleTag.tag_id == Tag.id)
-        .where(SampleTag.source == USER, SampleTag.sample_id.in_(sample_ids)),
-        vectors.index,
-    )
-    if not seeds:
-        return
-    rejected = _indexed_tags(
-        select(RejectedTag.sample_id, Tag.name)
-        .join(Tag, RejectedTag.tag_id == Tag.id)
-        .where(RejectedTag.sample_id.in_(sample_ids)),
-        vectors.index,
-    )
-    found = ctagger.propagate_tags(vectors.index, seeds, classes=_instrument_classes(library), rejected=rejected)
-    ids = tag_ids({score.tag for scores in found.values() for score in scores if score.source == PROPAGATED})
+    found = propagation(library, reach)
+    ids = tag_ids({score.tag for scores in found.values() for score in scores})
     rows = [
-        {"sample_id": int(sound_id), "tag_id": ids[score.tag], "source": PROPAGATED, "confidence": score.confidence}
+        {"sample_id": sound_id, "tag_id": ids[score.tag], "source": PROPAGATED, "confidence": score.confidence}
         for sound_id, scores in found.items()
         for score in scores
-        if score.source == PROPAGATED
     ]
     if rows:  # one executemany: thousands of ORM objects took most of a propagation's time
         db.session.execute(insert(SampleTag), rows)

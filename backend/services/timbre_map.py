@@ -67,9 +67,12 @@ def map_body(library: SampleLibrary) -> dict[str, Any]:
     if library.map_version != library.content_version:
         compute(library)
     rows = db.session.execute(
-        select(Sample.name, Sample.map_x, Sample.map_y, Sample.auto_tag, Sample.auto_tag_rejected)
+        select(Sample.name, Sample.map_x, Sample.map_y, Sample.auto_tag, Sample.auto_tag_rejected, Sample.user_class)
         .where(Sample.library_id == library.id, Sample.map_x.is_not(None))
         .order_by(Sample.name)
     ).all()
-    points = [{"name": name, "x": x, "y": y, "tag": None if rejected else tag} for name, x, y, tag, rejected in rows]
+    points = [  # the class shown: the user's correction, else the tagger's (placed samples are analysed)
+        {"name": name, "x": x, "y": y, "tag": user_class or (None if rejected else tag)}
+        for name, x, y, tag, rejected, user_class in rows
+    ]
     return {"libname": library.name, "method": "pca", "points": points}

@@ -33,7 +33,7 @@ from drumsamp_models.errors import (
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
-from . import storage, waveforms
+from . import storage, suggestions, waveforms
 from .access import check_library_name, check_sample_path, ensure_library, find_library, touch
 from .libraries import USER
 
@@ -309,6 +309,8 @@ def _replace_or_add(
         sample.non_drum = None
         sample.analysis_error = None
         sample.auto_tag_rejected = False
+        sample.user_class = sample.corrected_at = None  # the user's class was for the old sound
+        suggestions.forget(sample)  # and so were the class suggestions and their refusals
         sample.map_x = sample.map_y = None
         message = f"'{name}' in library '{lib_name}' replaced by new content (it will be analysed again)"
         outcome = REPLACED

@@ -215,16 +215,24 @@ def test_custom_tags_propagate_to_similar_sounds(template_db: Path, tmp_path: Pa
         assert again[kicks[4].name] == ["clicky"]
         assert again[kicks[0].name] == ["808", "boomy"]
         # Tags spread within the drum tagger's class: a kick whose class the user took away gets nothing.
+        # (The fifth kick, which the user tagged "clicky" alone, now votes against "808" and "boomy": a sixth kick
+        # as close to it as to the others gets them at the wide reach, not at the strict default.)
         spare = write(tmp_path / "kick5.wav", kick(0.5, seed=5))
         assert user.upload("Lib", spare).status_code == 200
         assert user.get("/tags/Lib").status_code == 200
-        spread = user.post("/usertags/Lib", json=[]).get_json()[spare.name]
-        assert {"808", "boomy"} <= set(spread)
+        assert spare.name not in user.post("/usertags/Lib", json=[]).get_json()
+        wide = user.post("/usertags/Lib/reach", json={"reach": "wide"}).get_json()
+        spread = {e["tag"] for e in wide["added"] if e["name"] == spare.name}
+        assert {"808", "boomy"} <= spread
         # (the propagated tags are listed as such, so they are not rejected: only the auto tag goes)
         kept = {"tags": [[tag, "propagated"] for tag in spread]}
         assert user.put(f"/sampletag/update/Lib/{spare.name}", json=kept).status_code == 200
         assert user.get(f"/sample/Lib/{spare.name}").get_json()["rejectedTags"] == []
-        assert spare.name not in user.post("/usertags/Lib", json=[]).get_json()
+        # at the wide reach it would now hold nothing: what it holds (if anything) goes, nothing comes
+        preview = user.get("/usertags/Lib/preview?reach=wide").get_json()
+        holds = {t[0] for t in user.get(f"/sample/Lib/{spare.name}").get_json()["tags"] if t[1] == "propagated"}
+        assert holds <= {e["tag"] for e in preview["removed"] if e["name"] == spare.name}
+        assert spare.name not in {e["name"] for e in preview["added"]}
         for bad in ([{"customTags": ["x"]}], [{"name": "nope.wav", "customTags": ["x"]}], {"name": "x"}):
             assert user.post("/usertags/Lib", json=bad).status_code == 400, bad
         assert user.post("/usertags/Lib", data="[]", content_type="text/plain").status_code == 415

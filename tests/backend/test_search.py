@@ -100,7 +100,7 @@ def test_entry_fields(library: User) -> None:
     kick = entries["Kits/909/kick.wav"]
     assert set(kick) == {
         "name", "path", "folder", "duration", "format", "size", "samplerate", "channels",
-        "isFavorite", "analysed", "class", "likelihood", "tags", "addedAt",
+        "isFavorite", "analysed", "class", "likelihood", "corrected", "modelClass", "tags", "addedAt",
     }  # fmt: skip
     details = library.get(f"/sample/{LIB}/{path_url('Kits/909/kick.wav')}").get_json()
     for field in ("name", "duration", "format", "size", "samplerate", "channels", "isFavorite", "analysed"):
@@ -110,6 +110,7 @@ def test_entry_fields(library: User) -> None:
     assert (kick["class"], kick["likelihood"]) == ("Kick", pytest.approx(0.91))
     assert kick["tags"] == [["Kick", "auto", "0.910"], ["909", "user", "1.000"], ["punchy", "user", "1.000"]]
     assert kick["addedAt"] == "2026-01-01T00:00:00Z"
+    assert kick["corrected"] is False and kick["modelClass"] == "Kick"
     assert entries["Snare_Top.wav"]["folder"] == ""
     assert entries[REJECTED]["class"] is None and entries[REJECTED]["likelihood"] is None
     assert entries[REJECTED]["analysed"] is True and entries[REJECTED]["tags"] == []

@@ -144,7 +144,7 @@ def axe(artifacts: Path) -> Axe:
 
 @pytest.fixture(scope="session")
 def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``Samples/``: 16 generated drum sounds in sub-folders (equal base names in different kits) and one file
+    """``Samples/``: 19 generated drum sounds in sub-folders (equal base names in different kits) and one file
     that is not audio (``Kits/broken.wav``); see ``tests/e2e/samples.py``."""
     return make_sample_folder(tmp_path_factory.mktemp("e2e-sounds") / "Samples")
 

@@ -1,8 +1,15 @@
 """The folder of sounds the browser tests import: drum one-shots and loops generated in code, in sub-folders.
 
 Equal base names sit in different folders (``Kits/909/kick.wav``, ``Kits/808/kick.wav``); every file has its
-own content (pitch, decay, length or noise seed differ), so the server stores each one instead of answering
+own content (pitch, decay, length, level or noise seed differ), so the server stores each one instead of answering
 ``duplicate``. ``Kits/broken.wav`` is text: the server rejects it with a reason.
+
+Two sets serve the journey's newer steps:
+- :data:`SNARE_VARIANTS`: two snares close to the "dusty" snares (a softer, shorter 808 snare; a 909 snare a little
+  higher), so that custom tags spread to them at the default, strict reach; they are other recordings (another
+  noise seed), not copies: the duplicate finder leaves them apart.
+- :data:`DUPLICATES`: ``Kits/909/kick (copy).wav``, the 909 kick 6 dB quieter (other bytes, so stored, but the
+  same sound): ``GET /duplicates`` groups it with ``Kits/909/kick.wav``.
 """
 
 from __future__ import annotations
@@ -69,7 +76,15 @@ SOUNDS: dict[str, Callable[[], np.ndarray]] = {
     "Toms/high.wav": lambda: tom(210, 0.5, 7),
     "Loops/groove 96.wav": lambda: loop(96, 2, seed=96),
     "Loops/break 132.wav": lambda: loop(132, 4, seed=132),
+    # SNARE_VARIANTS
+    "Kits/808/snare soft.wav": lambda: 0.6 * snare(0.22, 240, 26, seed=8084),
+    "Kits/909/snare 2.wav": lambda: snare(0.3, 205, 16, seed=9094),
+    # DUPLICATES: the 909 kick at -6 dB
+    "Kits/909/kick (copy).wav": lambda: 0.5 * kick(0.45, SR, seed=909),
 }
+SNARE_VARIANTS = ("Kits/808/snare soft.wav", "Kits/909/snare 2.wav")
+DUPLICATES = {"Kits/909/kick (copy).wav": "Kits/909/kick.wav"}  # copy -> original
+LOOP_BPM = {"Loops/groove 96.wav": 96.0, "Loops/break 132.wav": 132.0}  # the tempo each loop is rendered at
 
 
 def make_sample_folder(root: Path) -> Path:

@@ -4,11 +4,13 @@ One place for both: the backend tests' :class:`tests.backend.test_restart.Server
 ``backend/gunicorn_conf.py`` serving ``backend.wsgi:app`` in its own process group, a free port, waits for
 ``/health``) with the backend tests' environment (``BASE_ENV``: rate limits off; the JWT secret is generated
 into the fresh ``DATA_DIR``), one worker, the analysis at its production pace and the built app of this
-checkout (``FRONTEND_DIR``).
+checkout (``FRONTEND_DIR``: ``E2E_APP_DIR`` when set, e.g. a private ``ng build --output-path``, else
+``frontend/dist/drumsampler/browser``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import requests
@@ -17,7 +19,9 @@ from tests.backend.conftest import BASE_ENV
 from tests.backend.test_restart import Server
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_DIR = ROOT / "frontend" / "dist" / "drumsampler" / "browser"
+DEFAULT_APP_DIR = ROOT / "frontend" / "dist" / "drumsampler" / "browser"
+# the built app under test: `E2E_APP_DIR` (e.g. `ng build --output-path /tmp/e2e-app`), else the Makefile's build
+APP_DIR = Path(os.environ["E2E_APP_DIR"]).resolve() if os.environ.get("E2E_APP_DIR") else DEFAULT_APP_DIR
 APP_INDEX = APP_DIR / "index.html"
 SERVER_ENV = {
     **BASE_ENV,
@@ -46,7 +50,8 @@ def start_server(data_dir: Path, workers: int = 1, **env: str) -> Server:
 def app_problem(url: str) -> str | None:
     """Why the server at ``url`` does not serve the built Angular app at ``/`` (``None`` when it does)."""
     if not APP_INDEX.is_file():
-        return f"the built app is missing ({APP_INDEX.relative_to(ROOT)}): run make frontend first"
+        where = APP_INDEX.relative_to(ROOT) if APP_INDEX.is_relative_to(ROOT) else APP_INDEX
+        return f"the built app is missing ({where}): run make frontend first (or set E2E_APP_DIR to a built app)"
     try:
         response = requests.get(f"{url}/", timeout=30)
     except requests.RequestException as exc:

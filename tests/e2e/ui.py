@@ -27,9 +27,18 @@ ALL_ROWS_JS = r"""async () => {
         const next = (k) => k ? requestAnimationFrame(() => next(k - 1)) : done();
         next(n);
     });
+    // an element's text without its icons (a Material icon's text is its ligature's name: "check")
+    const text = (el) => {
+        if (!el) return null;
+        const copy = el.cloneNode(true);
+        copy.querySelectorAll('mat-icon, .mat-icon, [aria-hidden=true]').forEach(e => e.remove());
+        return copy.textContent.replace(/\s+/g, ' ').trim();
+    };
     const info = (row) => ({
         path: row.dataset.path,
-        classChip: row.querySelector('[data-testid=class-chip]')?.textContent.trim() ?? null,
+        index: Number(row.getAttribute('aria-rowindex') ?? NaN),
+        classChip: text(row.querySelector('[data-testid=class-chip]')),
+        bpm: text(row.querySelector('[data-testid=bpm]')),
         tags: [...row.querySelectorAll('[data-testid=tag-chip]')].map(t => t.textContent.trim()),
         selected: row.getAttribute('aria-selected') === 'true',
         favourite: row.querySelector('[aria-label=Favourite]')?.getAttribute('aria-pressed') === 'true',
@@ -55,7 +64,9 @@ ALL_ROWS_JS = r"""async () => {
         scroller.scrollTop = start;
         await frames(3);
     }
-    return [...seen.values()];
+    const rows = [...seen.values()];
+    // in the table's order (aria-rowindex) when every row has one, else in the order they were met
+    return rows.every(r => Number.isFinite(r.index)) ? rows.sort((a, b) => a.index - b.index) : rows;
 }"""
 
 
@@ -76,7 +87,8 @@ def wait_count(page: Page, condition: str, timeout: float = 20_000) -> tuple[int
 
 
 def all_rows(page: Page) -> list[dict[str, Any]]:
-    """Every row of the table (path, class chip text, tag chips, selected, favourite), scrolling through it."""
+    """Every row of the table (path, class chip text without icons, BPM cell text, tag chips, selected, favourite),
+    in the table's order, scrolling through it."""
     rows = page.evaluate(ALL_ROWS_JS)
     assert rows is not None, "no [data-testid=sample-table]"
     return rows

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_DURATION",
     "DEFAULT_MAX_SAMPLERATE",
     "AudioInfo",
+    "BlockSink",
     "ScanResult",
     "describe_error",
     "info",
@@ -108,6 +110,16 @@ class ScanResult(AudioInfo):
     def decoded_duration(self) -> float:
         """Length in seconds of the decoded signal."""
         return self.decoded_frames / self.samplerate if self.samplerate else 0.0
+
+
+class BlockSink(Protocol):
+    """Receives the mono signal that :func:`scan` decodes, block by block (e.g. ``duplicates.Fingerprinter``)."""
+
+    def begin(self, samplerate: int) -> None:
+        """A decode at ``samplerate`` Hz starts: forget anything fed before (a file may be decoded twice)."""
+
+    def feed(self, mono: np.ndarray) -> None:
+        """The next block of the mono signal; the array is reused afterwards (copy what you keep)."""
 
 
 def _sniff(path: str) -> str | None:
@@ -350,6 +362,7 @@ def _decode(
     silence_db: float | None,
     peak_counts: tuple[int, ...] = (),
     length: int | None = None,
+    sink: BlockSink | None = None,
 ) -> tuple[np.ndarray | None, ScanResult]:
     """Check and decode ``path`` block by block; the mono signal at the file's rate is kept only if ``keep``.
 
@@ -369,6 +382,8 @@ def _decode(
         y = np.empty((expected if limit >= 0 else min(expected, _MAX_PREALLOC)) if keep else 0, dtype=np.float32)
         scratch = np.empty(0, dtype=np.float32)
         tracker = _PeakTracker(peak_counts, expected if length is None else length) if peak_counts else None
+        if sink is not None:
+            sink.begin(native_sr)
         n, finite, peak = 0, True, 0.0
         for block in _blocks(p, snd, limit):
             m = len(block)
@@ -384,6 +399,8 @@ def _decode(
                 peak = max(peak, float(dest.max()), -float(dest.min()))
             if tracker is not None:
                 tracker.feed(dest)
+            if sink is not None:
+                sink.feed(dest)
             del dest
             n += m
     if max_duration is not None and n >= limit:
@@ -405,7 +422,7 @@ def _decode(
             raise UnreadableAudioError(p, f"corrupt {fmt} data: decodes to {n} frames once and {length} once")
         if exact is None:  # the stream ended before the header's length: again, with the edges of n frames
             kw = {"max_duration": max_duration, "max_channels": max_channels, "max_samplerate": max_samplerate}
-            return _decode(p, keep=keep, silence_db=silence_db, peak_counts=peak_counts, length=n, **kw)
+            return _decode(p, keep=keep, silence_db=silence_db, peak_counts=peak_counts, length=n, sink=sink, **kw)
         found_peaks = exact
     if keep and len(y) != n:
         y.resize(n, refcheck=False)
@@ -470,6 +487,7 @@ def scan(
     max_samplerate: int | None = DEFAULT_MAX_SAMPLERATE,
     silence_db: float | None = DEFAULT_SILENCE_DB,
     peaks: int | Sequence[int] = (),
+    sink: BlockSink | None = None,
 ) -> ScanResult:
     """Run every check of :func:`load` (same errors) by decoding the whole file, without keeping the signal.
 
@@ -477,6 +495,7 @@ def scan(
     ``peaks`` (a bucket count or several, e.g. ``(1000, 64)``) also gives ``result.peaks[count]``: the (count, 2)
     ``[min, max]`` pairs of the mono signal at the file's rate, equal to ``peaks(load(path, sr=None), count)``,
     computed while decoding (memory: the buckets). A stream shorter than its header announces is decoded twice.
+    ``sink`` (a :class:`BlockSink`) receives the mono signal at the file's rate as it is decoded (its own memory).
     """
     return _decode(
         path,
@@ -486,6 +505,7 @@ def scan(
         max_samplerate=max_samplerate,
         silence_db=silence_db,
         peak_counts=_peak_counts(peaks),
+        sink=sink,
     )[1]
 
 

@@ -4,9 +4,10 @@ Two ways in:
 
 * :func:`get_custom_tag_nearest` — the design's call (listing 2): one feature file, a ``{file name: tag}``
   dictionary and a cosine-distance threshold on the design's CMVN-MFCC distance.
-* :class:`CustomTagger` and :func:`propagate_tags` — any number of tags per sound, spread by a k-NN vote
-  among the nearest user-tagged sounds with a calibrated distance cut-off, a confidence per tag, and
-  the user's explicit tags always kept over propagated ones. Works on a :class:`~.index.LibraryIndex`.
+* :class:`CustomTagger` and :func:`propagate_tags` — any number of tags per sound, spread precision first by a
+  distance-weighted vote of the nearest user-tagged sounds (with a doubt vote), a confidence per tag never
+  below :data:`CONFIDENCE_FLOOR`, a reach that widens it, and the user's explicit tags always kept over
+  propagated ones. Works on a :class:`~.index.LibraryIndex`.
 """
 
 from __future__ import annotations
@@ -23,37 +24,62 @@ from .index import EmptyLibraryError, LibraryIndex, _normalise
 from .vectors import design_distance, load_cached, resolve_feature_file
 
 __all__ = [
-    "DEFAULT_CUTOFF_SCALE",
+    "CONFIDENCE_FLOOR",
+    "DEFAULT_BANDWIDTH",
+    "DEFAULT_HORIZON",
     "DEFAULT_MIN_CONFIDENCE",
+    "DEFAULT_MIN_SCALE",
     "DEFAULT_N_NEIGHBORS",
-    "DEFAULT_WEIGHTS",
+    "DEFAULT_REACH",
     "DESIGN_THRESHOLD",
+    "REACH_LEVELS",
     "SPACE_PARAMS",
     "CustomTagger",
     "TagScore",
     "get_custom_tag_nearest",
     "normalise_tag_dict",
     "propagate_tags",
+    "reach_confidence",
 ]
 
 DESIGN_THRESHOLD = 0.002
 """The design's fixed cosine-distance threshold (kept for :func:`get_custom_tag_nearest`)."""
+CONFIDENCE_FLOOR = 0.5
+"""No propagated tag has a lower confidence: below it a tag is more likely wrong than right by its own vote."""
 DEFAULT_N_NEIGHBORS = 5
-DEFAULT_MIN_CONFIDENCE = 0.3
-DEFAULT_CUTOFF_SCALE = 1.5
-DEFAULT_WEIGHTS = "distance"
-"""The defaults (k = 5, confidence ≥ 0.3, cut-off 1.5 × the tag's spread, votes weighted by similarity) are
-the best of a grid search on the train kits of the drum dataset in the default (``"musicnn+descriptors"``)
-space, by ``bench/similarity_quality.py``; docs/evaluation.md has the figures on the held-out kits."""
+DEFAULT_MIN_CONFIDENCE = 0.95
+DEFAULT_BANDWIDTH = 0.1
+DEFAULT_HORIZON = 0.5
+DEFAULT_MIN_SCALE = 0.038
+"""Precision-first defaults (k = 5, confidence ≥ 0.95, votes decaying e-fold every 0.1 × the tag's spread, the doubt
+vote at 0.5 × spread): the widest setting whose precision was ≥ 0.90 on every tag task of the train kits in the
+default space, with and without instrument classes (``bench/similarity_quality.py``); ``DEFAULT_MIN_SCALE`` is the
+train kits' median nearest-neighbour distance in that space. docs/evaluation.md has the figures on the held-out
+kits."""
+REACH_LEVELS: dict[str, float] = {"strict": 0.1, "balanced": 0.5, "wide": 1.0}
+"""Named reaches; a reach ``r`` in [0, 1] keeps the tags of confidence ≥ ``1 - r/2`` (:func:`reach_confidence`):
+strict 0.95 (the default), balanced 0.75, wide 0.5 (the floor)."""
+DEFAULT_REACH = "strict"
 SPACE_PARAMS: dict[str, dict[str, Any]] = {
-    "musicnn": {"n_neighbors": 3, "min_confidence": 0.5, "cutoff_scale": 1.5, "weights": "distance"},
-    "musicnn+mfcc": {"n_neighbors": 5, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
-    "mfcc": {"n_neighbors": 3, "min_confidence": 0.3, "cutoff_scale": 1.0, "weights": "distance"},
-    "musicnn+descriptors": {"n_neighbors": 5, "min_confidence": 0.3, "cutoff_scale": 1.5, "weights": "distance"},
+    "musicnn": {"min_scale": 0.029},
+    "musicnn+mfcc": {"min_scale": 0.076},
+    "mfcc": {"min_scale": 0.444},
+    "musicnn+descriptors": {"min_scale": DEFAULT_MIN_SCALE},
 }
-"""Calibrated parameters per feature space (:data:`~.vectors.SPACES`): the best of the grid search on the train
-kits of the drum dataset (``bench/similarity_quality.py``), used by :meth:`CustomTagger.for_space` and by
-:func:`propagate_tags` when it is given no tagger."""
+"""Parameters per feature space (:data:`~.vectors.SPACES`): the median distance from a one-shot to its nearest
+other one-shot in the train kits of the drum dataset, the smallest scale of a tag; used by
+:meth:`CustomTagger.for_space` and by :func:`propagate_tags` when it is given no tagger."""
+
+
+def reach_confidence(reach: float | str) -> float:
+    """The minimum confidence of a reach: a name of :data:`REACH_LEVELS` or a number ``r`` in [0, 1] → ``1 - r/2``."""
+    if isinstance(reach, str):
+        if reach not in REACH_LEVELS:
+            raise ValueError(f"unknown reach {reach!r}: use a number from 0 to 1 or one of {', '.join(REACH_LEVELS)}")
+        reach = REACH_LEVELS[reach]
+    if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not 0.0 <= float(reach) <= 1.0:
+        raise ValueError(f"reach must be a number from 0 to 1 or one of {', '.join(REACH_LEVELS)}, not {reach!r}")
+    return 1.0 - float(reach) / 2.0
 
 
 def normalise_tag_dict(tag_dict: Mapping[Any, str | Iterable[str]]) -> dict[str, list[str]]:
@@ -123,51 +149,55 @@ class TagScore:
 
 
 class CustomTagger:
-    """Multi-tag k-NN propagation from user-tagged sounds, with a calibrated distance cut-off.
+    """Multi-tag k-NN propagation from user-tagged sounds, precision first.
 
-    For a sound ``x`` the ``n_neighbors`` nearest user-tagged sounds are looked at and only those
-    closer than their tag's cut-off are kept ("close" examples). The confidence of tag ``t`` is the
-    share of the close examples that carry ``t`` (weights ``1 - d / cutoff`` with
-    ``weights="distance"``, else 1 each); ``x`` gets every tag whose confidence reaches
-    ``min_confidence``, and no tag when no example is close. A sound may get any number of tags, and
-    an example may carry several.
+    **Confidence.** For a sound ``x``, its ``n_neighbors`` nearest examples vote on each tag ``t`` on its own: an
+    example that carries ``t`` votes for it, any other user-tagged example votes against it (a sound the user
+    tagged has exactly the tags it shows), and so does an example from which the user removed ``t``. A vote
+    weighs ``exp(-d / (bandwidth · s))``, ``d`` being the example's distance to ``x`` and ``s`` its scale. A
+    doubt vote against every tag weighs as much as an example ``horizon · s`` away. The confidence of ``t`` is
+    the share of all these votes that is for ``t``, in [0, 1): high only when examples of ``t`` are close
+    (relative to the tag's scale), several agree, and no close example says otherwise. An example with several
+    tags votes with full weight for each: tags never share one vote. ``x`` gets every tag of confidence
+    ≥ ``min_confidence``, which may not be below :data:`CONFIDENCE_FLOOR` (0.5).
 
-    The cut-off of tag ``t`` (``cutoff="auto"``) is ``cutoff_scale`` times the tag's spread: the
-    median distance from each of its examples to the nearest other example of the same tag (a tag
-    with a single example borrows the median spread of the other tags). A float ``cutoff`` is one
-    absolute cosine distance for every tag (the design's rule is ``cutoff=0.002``).
+    **Scale.** With ``scale="auto"`` a tag's scale is its spread, the median distance from each of its
+    examples to the nearest other one (of the same class when classes are given), and at least ``min_scale``
+    (the typical nearest-neighbour distance of the feature space); a tag with a single example has scale
+    ``min_scale``. A float ``scale`` is one absolute cosine distance for every tag. An example's scale is the
+    largest of its tags' (and rejected tags').
 
-    With ``classes`` (an instrument class per sound, e.g. the tagger's Kick / Snare / Cymbal / Tom)
-    given to ``fit`` and ``predict_confidence``, a sound is compared only with examples of its own class.
-
-    With ``rejected`` given to ``fit`` (per row, the tags the user removed from that sound), a row is also
-    a counter-example: among the close examples it votes "not ``t``" for each tag ``t`` it rejected, with
-    the weight of an example that carries another tag. A row may hold rejections only. So a look-alike the
-    user corrected once pulls its own neighbours away from the tag too.
+    With ``classes`` (an instrument class per sound, e.g. the tagger's Kick / Snare / Cymbal / Tom) given to
+    ``fit`` and ``predict_confidence``, a sound is compared only with examples of its own class. ``rejected``
+    given to ``fit`` (per row, the tags the user removed from that sound) makes a row a counter-example for
+    those tags; a row may hold rejections only.
 
     Inputs are vectors of one feature space, L2-normalised unless ``normalize=False``.
-    Attributes after ``fit``: ``tags_`` (sorted), ``cutoffs_`` ({tag: distance}), ``n_examples_``, ``n_rejections_``.
+    Attributes after ``fit``: ``tags_`` (sorted), ``scales_`` ({tag: distance}), ``n_examples_``,
+    ``n_rejections_``.
     """
 
     def __init__(
         self,
         n_neighbors: int = DEFAULT_N_NEIGHBORS,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-        cutoff: float | str = "auto",
-        cutoff_scale: float = DEFAULT_CUTOFF_SCALE,
-        weights: str = DEFAULT_WEIGHTS,
+        scale: float | str = "auto",
+        bandwidth: float = DEFAULT_BANDWIDTH,
+        horizon: float = DEFAULT_HORIZON,
+        min_scale: float = DEFAULT_MIN_SCALE,
         normalize: bool = True,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.min_confidence = min_confidence
-        self.cutoff = cutoff
-        self.cutoff_scale = cutoff_scale
-        self.weights = weights
+        self.scale = scale
+        self.bandwidth = bandwidth
+        self.horizon = horizon
+        self.min_scale = min_scale
         self.normalize = normalize
 
     @classmethod
     def for_space(cls, space: str | None, **params: Any) -> CustomTagger:
-        """A tagger with the parameters calibrated for feature space ``space`` (:data:`SPACE_PARAMS`).
+        """A tagger with the parameters of feature space ``space`` (:data:`SPACE_PARAMS`).
 
         An unknown or ``None`` space gives the class defaults (those of the default space,
         ``"musicnn+descriptors"``); ``params`` override single parameters.
@@ -179,9 +209,10 @@ class CustomTagger:
         return {
             "n_neighbors": self.n_neighbors,
             "min_confidence": self.min_confidence,
-            "cutoff": self.cutoff,
-            "cutoff_scale": self.cutoff_scale,
-            "weights": self.weights,
+            "scale": self.scale,
+            "bandwidth": self.bandwidth,
+            "horizon": self.horizon,
+            "min_scale": self.min_scale,
             "normalize": self.normalize,
         }
 
@@ -192,6 +223,16 @@ class CustomTagger:
                 raise ValueError(f"unknown parameter {key!r}")
             setattr(self, key, value)
         return self
+
+    def _check_params(self) -> None:
+        if not CONFIDENCE_FLOOR <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be from {CONFIDENCE_FLOOR} to 1, not {self.min_confidence!r}")
+        if self.n_neighbors < 1:
+            raise ValueError("n_neighbors must be at least 1")
+        if not self.bandwidth > 0 or not self.horizon >= 0 or not self.min_scale > 0:
+            raise ValueError("bandwidth and min_scale must be positive, horizon at least 0")
+        if self.scale != "auto" and not (isinstance(self.scale, (int, float)) and self.scale > 0):
+            raise ValueError(f"scale must be 'auto' or a positive distance, not {self.scale!r}")
 
     def _prep(self, X: Any) -> np.ndarray:
         arr = np.asarray(X, dtype=np.float32)
@@ -208,10 +249,7 @@ class CustomTagger:
     ) -> CustomTagger:
         """Learn from user-tagged sounds: vectors ``X`` (n, d), each row's tag or tags, optionally each row's
         class and each row's rejected tags (tags the user removed from that sound: counter-examples)."""
-        if self.weights not in ("uniform", "distance"):
-            raise ValueError(f"weights must be 'uniform' or 'distance', not {self.weights!r}")
-        if self.n_neighbors < 1:
-            raise ValueError("n_neighbors must be at least 1")
+        self._check_params()
         arr = self._prep(X)
         rows = [normalise_tag_dict({"_": t})["_"] for t in tags]
         if len(rows) != len(arr):
@@ -236,43 +274,42 @@ class CustomTagger:
         self.n_rejections_ = {t: sum(t in n for n in self.example_rejected_) for t in self.tags_}
         self._membership = np.array([[t in r for t in self.tags_] for r in self.example_tags_], dtype=np.float32)
         against = np.array([[t in n for t in self.tags_] for n in self.example_rejected_], dtype=np.float32)
-        # the rows that have a say on each tag: its examples, the examples of other tags, its rejections
+        # the rows that vote on each tag: every user-tagged row (for or against), and the rows that rejected it
         self._voice = np.maximum(against, self._membership.max(axis=1, keepdims=True))
-        self.cutoffs_ = self._cutoffs()
+        self.scales_ = self._scales()
         pairs = zip(self.example_tags_, self.example_rejected_, strict=True)
-        self._example_cutoff = np.array([max(self.cutoffs_[t] for t in r + n) for r, n in pairs])
+        self._example_scale = np.array([max(self.scales_[t] for t in r + n) for r, n in pairs])
         return self
 
-    def _cutoffs(self) -> dict[str, float]:
-        if self.cutoff != "auto":
-            return dict.fromkeys(self.tags_, float(self.cutoff))
-        positive = np.flatnonzero(self._membership.any(axis=1))
-        X = self.X_[positive]
-        membership = self._membership[positive]
-        dist = np.maximum(1.0 - X @ X.T, 0.0)
-        spreads: dict[str, float] = {}
+    def _scales(self) -> dict[str, float]:
+        """Per tag, its spread (nearest other example of the tag, same class if known; median), ≥ ``min_scale``."""
+        if self.scale != "auto":
+            return dict.fromkeys(self.tags_, float(self.scale))
+        dist = np.maximum(1.0 - self.X_ @ self.X_.T, 0.0)
+        np.fill_diagonal(dist, np.inf)
+        if self.example_classes_ is not None:
+            dist[self.example_classes_[:, None] != self.example_classes_[None, :]] = np.inf
+        scales: dict[str, float] = {}
         for j, tag in enumerate(self.tags_):
-            members = np.flatnonzero(membership[:, j])
-            if len(members) >= 2:
-                sub = dist[np.ix_(members, members)].copy()
-                np.fill_diagonal(sub, np.inf)
-                spreads[tag] = float(np.median(sub.min(axis=1)))
-        if not spreads:  # every tag has a single example: the examples' spread among themselves
-            off = dist[~np.eye(len(dist), dtype=bool)]
-            spreads["*"] = float(np.median(off)) / 2 if off.size else 0.0
-        fallback = float(np.median(list(spreads.values())))
-        return {tag: float(self.cutoff_scale * spreads.get(tag, fallback)) for tag in self.tags_}
+            members = np.flatnonzero(self._membership[:, j])
+            nearest = dist[np.ix_(members, members)].min(axis=1) if len(members) > 1 else np.array([np.inf])
+            nearest = nearest[np.isfinite(nearest)]
+            spread = float(np.median(nearest)) if nearest.size else 0.0
+            scales[tag] = max(spread, float(self.min_scale))
+        return scales
 
     def predict_confidence(self, X: Any, classes: Sequence[str] | None = None) -> list[dict[str, float]]:
         """Per sound, ``{tag: confidence}`` of the tags that reach ``min_confidence`` (highest first)."""
         if not hasattr(self, "X_"):
             raise RuntimeError("CustomTagger is not fitted: call fit() with the user-tagged sounds first")
+        self._check_params()
         arr = self._prep(X)
         gate = self.example_classes_ is not None and classes is not None
         if gate and len(classes) != len(arr):  # type: ignore[arg-type]
             raise ValueError(f"{len(arr)} vectors but {len(classes)} classes")  # type: ignore[arg-type]
         out: list[dict[str, float]] = []
         k = min(self.n_neighbors, len(self.X_))
+        doubt = float(np.exp(-self.horizon / self.bandwidth))
         if gate:  # classes compared as integer codes: comparing strings over a library-sized matrix was slow
             codes, example_codes = np.unique(self.example_classes_, return_inverse=True)
             lookup = {str(c): i for i, c in enumerate(codes)}
@@ -283,14 +320,9 @@ class CustomTagger:
                 dist[query_codes[start : start + 4096, None] != example_codes[None, :]] = np.inf
             near = _k_smallest(dist, k)
             d = np.take_along_axis(dist, near, axis=1)
-            cut = self._example_cutoff[near]
-            close = d <= cut
-            if self.weights == "distance":
-                w = np.where(close, 1.0 - d / np.maximum(cut, 1e-12) + 1e-6, 0.0)
-            else:
-                w = close.astype(np.float64)
-            total = np.einsum("qk,qkt->qt", w, self._voice[near])
-            conf = np.einsum("qk,qkt->qt", w, self._membership[near]) / np.where(total > 0, total, 1.0)
+            w = np.exp(-d / (self.bandwidth * self._example_scale[near]))  # an example of another class: 0
+            total = np.einsum("qk,qkt->qt", w, self._voice[near]) + doubt
+            conf = np.einsum("qk,qkt->qt", w, self._membership[near]) / total
             out.extend(self._tag_dicts(conf))
         return out
 
@@ -330,6 +362,7 @@ def propagate_tags(
     *,
     classes: Mapping[str, str] | None = None,
     rejected: Mapping[Any, str | Iterable[str]] | None = None,
+    reach: float | str | None = None,
 ) -> dict[str, list[TagScore]]:
     """Custom tags of every sound in ``index`` from the user's explicit tags.
 
@@ -337,21 +370,25 @@ def propagate_tags(
     list counts as untagged). Sounds the user tagged keep exactly their tags (``source="user"``,
     confidence 1): explicit tags always win and nothing is propagated onto them. Every other sound
     gets the tags ``tagger`` propagates (default: :meth:`CustomTagger.for_space` of the index's space, i.e.
-    the parameters calibrated for that feature space; the class defaults for an index of no known space),
-    ``source="propagated"``. ``classes`` ({sound id: instrument class}, e.g. the tagger's results)
-    restricts each sound to examples of its own class. ``rejected`` maps sounds to the tags the user
-    removed from them: a sound never gets a tag it rejected, and its rejections count as votes against
-    those tags for its neighbours (:class:`CustomTagger`). Returns ``{sound id: [TagScore, ...]}`` for
-    every sound, highest confidence first (empty list: no tag).
+    the precision-first defaults with that space's scale), ``source="propagated"``, each of confidence at
+    least the tagger's ``min_confidence`` (never below :data:`CONFIDENCE_FLOOR`); ``reach`` (a name of
+    :data:`REACH_LEVELS` or a number from 0 to 1) sets that minimum to :func:`reach_confidence` instead.
+    ``classes`` ({sound id: instrument class}, e.g. the tagger's results) restricts each sound to examples of
+    its own class. ``rejected`` maps sounds to the tags the user removed from them: a sound never gets a tag
+    it rejected, and its rejections count as votes against those tags for its neighbours
+    (:class:`CustomTagger`). Returns ``{sound id: [TagScore, ...]}`` for every sound, highest confidence
+    first (empty list: no tag).
     """
     if len(index) == 0:
         raise EmptyLibraryError("the library index holds no sounds: nothing to tag")
+    params = (tagger or CustomTagger.for_space(index.space)).get_params()
+    if reach is not None:
+        params["min_confidence"] = reach_confidence(reach)
     explicit = _by_sound(index, user_tags)
     refused = _by_sound(index, rejected or {})
     result: dict[str, list[TagScore]] = {i: [TagScore(t, 1.0, "user") for t in explicit.get(i, [])] for i in index.ids}
     if not explicit:
         return result
-    params = (tagger or CustomTagger.for_space(index.space)).get_params()
     model = CustomTagger(**{**params, "normalize": False})  # the index hands out its own (scaled) vectors
     examples = list(dict.fromkeys([*explicit, *refused]))
 

@@ -798,6 +798,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/recommendations/{lib_name}/explained": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The stored recommendations with the favourite each comes from (beyond the design)
+         * @description The same sounds in the same order as `GET /recommendations/{lib_name}`, each with the favourite it was
+         *     picked for, its distance to it, and whether both show the same class. Recommendations are re-ranked for
+         *     variety: a favourite's own class first, and no velocity layers or near-duplicates of a favourite or of
+         *     each other while other sounds are left.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Recommended sounds with their reasons, best first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExplainedRecommendations"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usertags/{lib_name}": {
         parameters: {
             query?: never;
@@ -817,8 +873,8 @@ export interface paths {
          * Set custom tags and propagate them to similar sounds
          * @description Each listed sample's user tags become `customTags` (any number; a user tag dropped from the list
          *     is remembered as rejected); then every user tag of the library is propagated by the k-NN custom
-         *     tagger (explicit tags win; a sample never gets a tag the user rejected on it, and rejections count
-         *     against the tag for similar sounds).
+         *     tagger at the default reach, `strict` (confidence ≥ 0.95; explicit tags win; a sample never gets a
+         *     tag the user rejected on it, and rejections count against the tag for similar sounds).
          */
         post: {
             parameters: {
@@ -846,6 +902,133 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["UserTagsResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usertags/{lib_name}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What propagating the custom tags at another reach would add and remove (beyond the design)
+         * @description Propagates the library's user tags (with its rejections) at `reach` without storing anything, and
+         *     compares the result with the propagated tags stored now. A reach is `strict` (the default, 0.1:
+         *     confidence ≥ 0.95), `balanced` (0.5: ≥ 0.75), `wide` (1: ≥ 0.5, the floor) or a number r from 0 to
+         *     1: propagated tags need a confidence of at least 1 - r/2. Unknown parameters, a parameter given twice
+         *     and bad values answer 400 `parameter 'reach': ...`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description strict, balanced, wide, or a number from 0 to 1 (default: strict)
+                     * @example wide
+                     */
+                    reach?: ("strict" | "balanced" | "wide") | number;
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The changes that reach would make. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TagReachChanges"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usertags/{lib_name}/reach": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propagate the custom tags once at another reach and store them (beyond the design)
+         * @description Replaces the library's propagated tags by those of `reach` (as `/usertags/{lib_name}/preview`
+         *     shows them) and answers what changed. The reach is not remembered: the next propagation (a tag
+         *     edit, `POST /usertags`, a finished analysis) uses the default, `strict`, again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TagReachRequest"];
+                };
+            };
+            responses: {
+                /** @description The changes made. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TagReachChanges"];
                     };
                 };
                 400: components["responses"]["BadRequest"];
@@ -1063,6 +1246,353 @@ export interface paths {
                 507: components["responses"]["StorageFull"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sampleclass/update/{lib_name}/{sample_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+                /**
+                 * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                 * @example kick.wav
+                 */
+                sample_name: components["parameters"]["SampleName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or remove a sample's class correction (beyond the design)
+         * @description Another class than the tagger's records a correction (the tagger's guess is kept); the tagger's own class or
+         *     null shows the tagger's class again. The library's custom tags are propagated again and its class
+         *     suggestions recomputed.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                    /**
+                     * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                     * @example kick.wav
+                     */
+                    sample_name: components["parameters"]["SampleName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClassUpdate"];
+                };
+            };
+            responses: {
+                200: components["responses"]["Message"];
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/corrections/{lib_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        /** The library's class corrections, as JSON or as CSV for retraining (beyond the design) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv: one row per correction, columns path, content_hash, user_class, model_class, model_likelihood, corrected_at */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The corrections, by name. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Corrections"];
+                        "text/csv": string;
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/corrections/{lib_name}/{sample_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+                /**
+                 * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                 * @example kick.wav
+                 */
+                sample_name: components["parameters"]["SampleName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a sample's correction - it shows the tagger's class again (beyond the design) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                    /**
+                     * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                     * @example kick.wav
+                     */
+                    sample_name: components["parameters"]["SampleName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: components["responses"]["Message"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/suggestions/{lib_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Pending class suggestions from the user's corrections (beyond the design)
+         * @description Sounds similar to corrected ones that show the tagger's class the corrected ones had (the same mistake)
+         *     get the corrected class with a confidence (drumsamp_models.csuggest). Recomputed when corrections or
+         *     refusals change, when an analysis finishes, and on the first read after the library's sounds changed.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The pending suggestions. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClassSuggestions"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/suggestions/{lib_name}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept class suggestions - each becomes a correction (beyond the design) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SuggestionSelection"];
+                };
+            };
+            responses: {
+                /** @description Accepted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SuggestionOutcome"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/suggestions/{lib_name}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuse class suggestions - those samples are not suggested a class again (beyond the design) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SuggestionSelection"];
+                };
+            };
+            responses: {
+                /** @description Refused. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SuggestionOutcome"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1371,7 +1901,7 @@ export interface paths {
                      * @example kick -808
                      */
                     q?: string;
-                    /** @description auto-tag classes (Kick, Snare, Cymbal, Tom, Drumloop, Unknown; any case), repeated or comma-separated: any of them */
+                    /** @description classes as shown (the user's correction, else the auto tag; Kick, Snare, Cymbal, Tom, Drumloop, Unknown; any case), repeated or comma-separated: any of them */
                     class?: string[];
                     /** @description custom tag names (user or propagated; case- and accent-insensitive), repeated: all of them */
                     tag?: string[];
@@ -1851,11 +2381,34 @@ export interface components {
         UserTagsResponse: {
             [key: string]: string[];
         };
+        TagReachRequest: {
+            /** @description strict, balanced, wide, or a number from 0 to 1 */
+            reach: ("strict" | "balanced" | "wide") | number;
+        };
+        TagChange: {
+            /** @description the sample's path in the library */
+            name: string;
+            tag: string;
+            /** @description the new confidence of an added tag, the stored one of a removed tag */
+            confidence: number;
+        };
+        TagReachChanges: {
+            /** @description the reach as a number (strict 0.1, balanced 0.5, wide 1) */
+            reach: number;
+            /** @description 1 - reach/2, never below the floor 0.5 */
+            minConfidence: number;
+            /** @description propagated tags that reach gives and the library does not hold now, by sample path then tag */
+            added: components["schemas"]["TagChange"][];
+            /** @description propagated tags the library holds now and that reach does not give */
+            removed: components["schemas"]["TagChange"][];
+            /** @description propagated tags both hold */
+            kept: number;
+        };
         /** @description A tag: "name", [name, source, confidence] as in the listing, or the design's {tags: name}. */
         TagItem: string | string[] | {
             tags: string;
         };
-        /** @description The sample's complete tag list; naming the auto tag keeps it, leaving it out hides it. A custom tag (user or propagated) left out is removed and remembered as rejected: propagation never puts it back on this sample and counts it against the tag for similar sounds. When the custom tags change, the library's custom tags are propagated again. */
+        /** @description The sample's complete tag list. A class name (Kick, Snare, Cymbal, Tom, Drumloop, Unknown; exact spelling, not marked "propagated") is the sample's class: the auto tag's own class keeps it (and removes a correction), another class records a correction (listed as [class, "user", "1.000"]), naming two classes is a 400, and naming none hides the auto tag (no class shown). A custom tag (user or propagated) left out is removed and remembered as rejected: propagation never puts it back on this sample and counts it against the tag for similar sounds. When the custom tags change, the library's custom tags are propagated again. */
         SampleTagUpdate: {
             tags: components["schemas"]["TagItem"][];
         } | components["schemas"]["TagItem"][];
@@ -1883,11 +2436,77 @@ export interface components {
             channels: number;
             size: number;
             contentHash: string;
+            /** @description the user's class (a correction), shown instead of the tagger's; null: none */
+            userClass: string | null;
+            /** @description the tagger's class of the current content (kept beside a correction); null when not analysed */
+            modelClass: string | null;
+            /** @description the tagger's likelihood of modelClass */
+            modelLikelihood: number | null;
+            /**
+             * Format: date-time
+             * @description when the user set userClass
+             */
+            correctedAt: string | null;
+        };
+        ClassUpdate: {
+            /**
+             * @description the sample's class (any case): another class than the tagger's records a correction; the tagger's own class or null removes it
+             * @enum {string|null}
+             */
+            class: "Kick" | "Snare" | "Cymbal" | "Tom" | "Drumloop" | "Unknown" | null;
+        };
+        Correction: {
+            name: string;
+            userClass: string;
+            /** @description the tagger's class (null when not analysed since the content changed) */
+            modelClass: string | null;
+            modelLikelihood: number | null;
+            /** Format: date-time */
+            correctedAt: string | null;
+        };
+        Corrections: {
+            libname: string;
+            corrections: components["schemas"]["Correction"][];
+        };
+        ClassSuggestion: {
+            name: string;
+            suggestedClass: string;
+            /** @description the suggested class's share of the class distribution spread from the corrections over the k-NN graph (at least 0.8 by default) */
+            confidence: number;
+            /** @description the class the sample shows now (the tagger's) */
+            currentClass: string | null;
+        };
+        ClassSuggestions: {
+            libname: string;
+            /** @description most confident first, then by name */
+            suggestions: components["schemas"]["ClassSuggestion"][];
+        };
+        /** @description The suggestions to accept or refuse: {names: [sample path, ...]} or {all: true}. */
+        SuggestionSelection: {
+            names: string[];
+        } | {
+            /** @enum {boolean} */
+            all: true;
+        };
+        SuggestionOutcome: {
+            message: string;
+            /** @description the samples whose suggestion was accepted (or refused), by name */
+            names: string[];
         };
         Similar: {
             name: string;
             /** @description cosine distance in the similarity space (MusiCNN embedding + descriptors) */
             distance: number;
+        }[];
+        ExplainedRecommendations: {
+            /** @description the recommended sample's path */
+            name: string;
+            /** @description the path of the favourite it comes from (null only while that favourite is being deleted) */
+            because: string | null;
+            /** @description cosine distance to that favourite in the similarity space */
+            distance: number;
+            /** @description whether it shows the favourite's class (the user's, else the tagger's) */
+            sameClass: boolean;
         }[];
         TimbreMap: {
             libname: string;
@@ -1938,9 +2557,14 @@ export interface components {
             channels: number;
             isFavorite: boolean;
             analysed: boolean;
-            /** @description the auto tag's class; null when not analysed or removed by the user */
+            /** @description the class shown: the user's correction, else the auto tag's class; null when neither (not analysed, or the auto tag removed by the user) */
             class: string | null;
+            /** @description the auto tag's likelihood; 1 for a correction */
             likelihood: number | null;
+            /** @description whether class is the user's correction */
+            corrected: boolean;
+            /** @description the tagger's class of the current content (also under a correction); null when not analysed */
+            modelClass: string | null;
             tags: components["schemas"]["Tag"][];
             /** Format: date-time */
             addedAt: string | null;

@@ -13,6 +13,8 @@ export type SearchResult = Schemas['SearchResult'];
 export type SampleDetails = Schemas['SampleDetails'];
 export type Similar = Schemas['Similar'];
 export type NameList = Schemas['NameList'];
+export type ExplainedRecommendations = Schemas['ExplainedRecommendations'];
+export type ExplainedRecommendation = ExplainedRecommendations[number];
 export type TimbreMap = Schemas['TimbreMap'];
 export type MapPoint = TimbreMap['points'][number];
 export type AudioUrl = Schemas['AudioUrl'];
@@ -23,6 +25,8 @@ export type WaveformPeaks = Schemas['WaveformPeaks'];
 export type UserTagsRequest = Schemas['UserTagsRequest'];
 export type UserTagsResponse = Schemas['UserTagsResponse'];
 export type Health = Schemas['Health'];
+export type TagReachChanges = Schemas['TagReachChanges'];
+export type Reach = 'strict' | 'balanced' | 'wide';
 
 /** The tagger's classes, in the order the app shows them. */
 export const CLASSES = ['Kick', 'Snare', 'Cymbal', 'Tom', 'Drumloop', 'Unknown'] as const;

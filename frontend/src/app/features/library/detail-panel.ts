@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, ElementRef, computed, inject, output, signal, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, ElementRef, computed, inject, linkedSignal, output, signal, viewChild } from '@angular/core';
 import { toObservable, toSignal } from '@angular/core/rxjs-interop';
 import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
@@ -8,6 +8,7 @@ import { MatTooltipModule } from '@angular/material/tooltip';
 import { catchError, debounceTime, map, of, startWith, switchMap } from 'rxjs';
 
 import type { SampleDetails } from '../../core/api/types';
+import type { Reach } from '../../core/api/types';
 import { CLASSES } from '../../core/api/types';
 import { ExportService, download } from './export.service';
 import { LibraryStore, SpreadSuggestion, emptyLoad, loadFor } from './library.store';
@@ -40,6 +41,7 @@ export class DetailPanel {
   private readonly similarList = viewChild<ElementRef<HTMLElement>>('similarList');
 
   protected readonly classes = CLASSES;
+  protected readonly reaches: Reach[] = ['strict', 'balanced', 'wide'];
   protected readonly newTag = signal('');
   protected readonly row = this.store.activeRow;
   protected readonly multi = computed(() => this.store.selection().size > 1);
@@ -86,6 +88,26 @@ export class DetailPanel {
     return row && current === `${this.store.lib()}\u0000${row.path}` ? this.player.position() : 0;
   });
 
+  /** The tempo field: follows the selected sound until the user types. */
+  protected readonly bpmText = linkedSignal(() => {
+    const tempo = this.row()?.tempo;
+    return tempo === null || tempo === undefined ? '' : String(Math.round(tempo * 10) / 10);
+  });
+
+  protected saveBpm(): void {
+    const row = this.row();
+    const value = Number(this.bpmText());
+    if (!row || !Number.isFinite(value) || value < 20 || value > 400) return;
+    this.store.setBpm(row.path, value);
+    this.done.emit();
+  }
+
+  protected scaleBpm(factor: number): void {
+    const row = this.row();
+    if (!row || row.tempo === null) return;
+    this.store.setBpm(row.path, Math.round(row.tempo * factor * 10) / 10);
+  }
+
   focusTag(): void {
     this.tagInput()?.nativeElement.focus();
   }
@@ -119,7 +141,10 @@ export class DetailPanel {
     this.done.emit();
   }
 
-  protected correct(cls: string): void {
+  /** The tagger's class of the selected sound, when the user corrected it. */
+  protected readonly modelClass = computed(() => (this.row() as { modelClass?: string | null } | null)?.modelClass ?? null);
+
+  protected correct(cls: string | null): void {
     this.store.correctClass(this.store.targets(), cls);
     setTimeout(() => this.done.emit()); // after the menu gave the focus back to its button
   }

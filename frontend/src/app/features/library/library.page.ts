@@ -10,7 +10,7 @@ import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSlideToggleModule } from '@angular/material/slide-toggle';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { RouterLink } from '@angular/router';
-import { filter } from 'rxjs';
+import { filter, throttleTime } from 'rxjs';
 
 import type { MapPoint } from '../../core/api/types';
 import { CLASSES } from '../../core/api/types';
@@ -21,6 +21,8 @@ import { TimbreMapView } from '../map/timbre-map';
 import { Collected, filesFromDrop, filesFromInput } from '../upload/collect';
 import { UploadPanel } from '../upload/upload-panel';
 import { UploadService } from '../upload/upload.service';
+import { DuplicatesDialog, DuplicatesData, DuplicatesResult } from '../duplicates/duplicates-dialog';
+import { CorrectionsService } from './corrections.service';
 import { DetailPanel } from './detail-panel';
 import { ExportFilter, ExportService, download } from './export.service';
 import { HelpOverlay } from './help-overlay';
@@ -58,6 +60,7 @@ export class LibraryPage implements OnInit {
   protected readonly upload = inject(UploadService);
   private readonly maps = inject(TimbreMapService);
   private readonly exporter = inject(ExportService);
+  private readonly corrections = inject(CorrectionsService);
   private readonly dialog = inject(MatDialog);
   private readonly notify = inject(NotifyService);
   private readonly destroyRef = inject(DestroyRef);
@@ -108,16 +111,16 @@ export class LibraryPage implements OnInit {
     });
     this.upload.batchDone$
       .pipe(
-        filter((done) => done.lib === this.name()),
+        filter((done) => done.lib === this.name() && done.outcomes.some((o) => o.status === 'stored' || o.status === 'replaced')),
+        // a large import answers a batch every few hundred ms: read the library at most every 2 s (and after the last)
+        throttleTime(2000, undefined, { leading: true, trailing: true }),
         takeUntilDestroyed(this.destroyRef),
       )
-      .subscribe((done) => {
-        if (done.outcomes.some((o) => o.status === 'stored' || o.status === 'replaced')) {
-          this.store.reload();
-          this.store.loadThumbnails();
-          // analyse while the rest uploads (the end of the queue starts a job for what came after)
-          if (!this.store.analysing()) this.store.startAnalysis();
-        }
+      .subscribe(() => {
+        this.store.reload();
+        this.store.loadThumbnails();
+        // analyse while the rest uploads (the end of the queue starts a job for what came after)
+        if (!this.store.analysing()) this.store.startAnalysis();
       });
     this.upload.finished$
       .pipe(
@@ -253,6 +256,31 @@ export class LibraryPage implements OnInit {
     });
   }
 
+  protected exportCorrections(): void {
+    this.corrections.csv(this.name()).subscribe({
+      next: (blob) => {
+        const url = URL.createObjectURL(blob);
+        download(url, `${this.name()} - corrections.csv`);
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      },
+      error: (error: unknown) => this.notify.error(error, 'Could not export the corrections'),
+    });
+  }
+
+  // --- duplicates ------------------------------------------------------------------------------------------
+
+  protected findDuplicates(): void {
+    const data: DuplicatesData = { lib: this.name() };
+    this.dialog
+      .open<DuplicatesDialog, DuplicatesData, DuplicatesResult>(DuplicatesDialog, { data, width: '640px', maxHeight: '85vh' })
+      .afterClosed()
+      .pipe(filter((result): result is DuplicatesResult => !!result && result.remove.length > 0))
+      .subscribe((result) => {
+        for (const path of result.remove) this.player.forget(this.name(), path);
+        this.store.remove(result.remove);
+      });
+  }
+
   // --- map -------------------------------------------------------------------------------------------------
 
   private loadMap(): void {
@@ -278,6 +306,13 @@ export class LibraryPage implements OnInit {
 
   protected mapLasso(names: string[]): void {
     this.store.lasso.set(new Set(names));
+  }
+
+  /** A number field's value, or null when it is empty or not a number. */
+  protected numberOrNull(value: unknown): number | null {
+    if (value === null || value === undefined || value === '') return null;
+    const n = Number(value);
+    return Number.isFinite(n) ? n : null;
   }
 
   protected focusTable(): void {

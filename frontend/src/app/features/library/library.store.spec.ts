@@ -27,6 +27,8 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
     analysed: cls !== null,
     class: cls,
     likelihood: cls === null ? null : 0.9,
+    corrected: false,
+    modelClass: cls,
     tags: cls === null ? [] : [[cls, 'auto', '0.900']],
     addedAt: '2026-01-01T00:00:00Z',
     ...extra,
@@ -56,10 +58,15 @@ describe('LibraryStore', () => {
   const paths = () => store.view().map((row) => row.path);
   const setRows = (samples: SearchSample[]) => store.rows.set(samples.map(toRow));
 
+  /** A recommendation as `/recommendations/<lib>/explained` lists it. */
+  function explained(name: string): { name: string; because: string; distance: number; sameClass: boolean } {
+    return { name, because: 'fav.wav', distance: 0.1, sameClass: true };
+  }
+
   /** Answers the requests of `open()` besides the rows: thumbnails, analysis (done at once) and recommendations. */
   async function answerSideRequests(recommendations: string[] = []): Promise<void> {
     http.expectOne(`/waveforms/${LIB_URL}`).flush({ libname: LIB, pairs: 64, samples: [] });
-    http.expectOne(`/recommendations/${LIB_URL}`).flush(recommendations.map((name) => ({ name })));
+    http.expectOne(`/recommendations/${LIB_URL}/explained`).flush(recommendations.map((name) => explained(name)));
     http.expectOne(`/analyze/${LIB_URL}`).flush({ message: 'started', job: 'job-1' });
     await macrotask(); // the job is polled from a timer
     http.expectOne('/jobs/job-1').flush(job('done', 10));
@@ -90,6 +97,7 @@ describe('LibraryStore', () => {
   afterEach(() => {
     store.stop();
     http.match((req) => req.url.startsWith('/similar/')); // the detail panel's neighbours follow the active row
+    http.match((req) => req.url.startsWith('/suggestions/')); // class suggestions are read on open and after corrections
     http.verify();
   });
 
@@ -135,8 +143,8 @@ describe('LibraryStore', () => {
       http.expectOne(`/waveforms/${LIB_URL}`).flush({ libname: LIB, pairs: 64, samples: [{ name: 'a.wav', thumb: 'AAAA' }, { name: 'b.wav', thumb: null }] });
       expect(store.thumbs().get('a.wav')).toBe('AAAA');
       expect(store.thumbs().get('b.wav')).toBeNull();
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([{ name: 'b.wav' }]);
-      expect(store.recommendations()).toEqual(['b.wav']);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([explained('b.wav')]);
+      expect(store.recommendations().map((r) => r.name)).toEqual(['b.wav']);
       http.expectOne(`/analyze/${LIB_URL}`).flush({ message: 'started', job: 'job-1' });
       await macrotask();
       http.expectOne('/jobs/job-1').flush(job('done', 10));
@@ -148,7 +156,7 @@ describe('LibraryStore', () => {
       store.open(LIB);
       answerReload([sample('a.wav', { class: null })]);
       http.expectOne(`/waveforms/${LIB_URL}`).flush({ libname: LIB, pairs: 64, samples: [] });
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
       http.expectOne(`/analyze/${LIB_URL}`).flush({ message: 'started', job: 'job-1' });
       await macrotask();
       http.expectOne('/jobs/job-1').flush(job('running', 0));
@@ -159,7 +167,7 @@ describe('LibraryStore', () => {
       expect(store.analysing()).toBe(false);
       answerReload([sample('a.wav', { class: 'Snare' })]);
       http.expectOne(`/waveforms/${LIB_URL}`).flush({ libname: LIB, pairs: 64, samples: [] });
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
       expect(store.rows()[0].shownClass).toBe('Snare');
     });
 
@@ -417,8 +425,8 @@ describe('LibraryStore', () => {
       expect(req.request.method).toBe('PUT');
       expect(req.request.body).toEqual({ isFavorite: true });
       req.flush({ message: 'ok' });
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([{ name: SNARE }]);
-      expect(store.recommendations()).toEqual([SNARE]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([explained(SNARE)]);
+      expect(store.recommendations().map((r) => r.name)).toEqual([SNARE]);
     });
 
     it('toggleFavorite unsets when all are favourites, sets all otherwise', () => {
@@ -430,13 +438,13 @@ describe('LibraryStore', () => {
         [`/samplefavorite/update/${LIB_URL}/${SNARE_URL}`, { isFavorite: false }],
       ]);
       off.forEach((r) => r.flush({ message: 'ok' }));
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
 
       store.toggleFavorite([KICK, 'c.wav']);
       const on = http.match((req) => req.url.startsWith('/samplefavorite/update/'));
       expect(on.map((r) => r.request.body)).toEqual([{ isFavorite: true }, { isFavorite: true }]);
       on.forEach((r) => r.flush({ message: 'ok' }));
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
       expect(store.favoriteCount()).toBe(2);
     });
 
@@ -445,7 +453,7 @@ describe('LibraryStore', () => {
       store.toggleFavorite([KICK]);
       http.expectOne(`/samplefavorite/update/${LIB_URL}/${KICK_URL}`).flush({ message: 'nope' }, { status: 404, statusText: 'Not Found' });
       expect(notifyError).toHaveBeenCalledWith(expect.anything(), `Could not change the favourite ${KICK}`);
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
     });
 
     it('addTag POSTs the user tags plus the new one, reloads, and lists where the tag spread (new first)', () => {
@@ -512,35 +520,50 @@ describe('LibraryStore', () => {
       answerReload([]);
     });
 
-    it('correctClass PUTs the new class as a name and drops the auto tag', () => {
-      given([sample(KICK, { tags: [['Kick', 'auto', '0.930'], ['dark', 'user', '1.0'], ['Tom', 'propagated', '0.4']] })]);
+    it('correctClass records a correction through /sampleclass/update, then reads suggestions', () => {
+      given([sample(KICK, { tags: [['Kick', 'auto', '0.930'], ['dark', 'user', '1.0']] })]);
       store.correctClass([KICK], 'Snare');
-      const put = http.expectOne(`/sampletag/update/${LIB_URL}/${KICK_URL}`);
+      const put = http.expectOne(`/sampleclass/update/${LIB_URL}/${KICK_URL}`);
       expect(put.request.method).toBe('PUT');
-      expect(put.request.body).toEqual({ tags: ['Snare', 'dark', ['Tom', 'propagated', '0.4']] });
+      expect(put.request.body).toEqual({ class: 'Snare' });
       put.flush({ message: 'ok' });
+      expect(http.match(`/suggestions/${LIB_URL}`)).toHaveLength(1);
 
-      // the server hides the auto tag: the row shows the user's class
-      answerReload([sample(KICK, { class: null, likelihood: null, tags: [['Snare', 'user', '1.0'], ['dark', 'user', '1.0']] })]);
+      // the server lists the user's class first, as a user tag, and says it is a correction
+      answerReload([
+        sample(KICK, { class: 'Snare', likelihood: 1, corrected: true, modelClass: 'Kick', tags: [['Snare', 'user', '1.000'], ['dark', 'user', '1.0']] }),
+      ]);
       const row: Row = store.rows()[0];
       expect(row.shownClass).toBe('Snare');
       expect(row.corrected).toBe(true);
       expect(row.userTags).toEqual(['dark']);
     });
 
-    it('correctClass keeps a listed auto tag of the chosen class and drops other class-named user tags', () => {
-      given([sample(KICK, { class: null, likelihood: null, tags: [['Snare', 'user', '1.0'], ['dark', 'user', '1.0']] })]);
-      store.correctClass([KICK], 'Snare');
-      const again = http.expectOne(`/sampletag/update/${LIB_URL}/${KICK_URL}`);
-      expect(again.request.body).toEqual({ tags: ['Snare', 'dark'] });
-      again.flush({ message: 'ok' });
+    it('correctClass with null goes back to the class of the tagger', () => {
+      given([sample(KICK, { class: 'Snare', corrected: true, tags: [['Snare', 'user', '1.000']] })]);
+      store.correctClass([KICK], null);
+      const put = http.expectOne(`/sampleclass/update/${LIB_URL}/${KICK_URL}`);
+      expect(put.request.body).toEqual({ class: null });
+      put.flush({ message: 'ok' });
       answerReload([]);
+    });
 
-      given([sample(KICK, { class: 'Kick', tags: [['Kick', 'auto', '0.930'], ['Snare', 'user', '1.0']] })]);
-      store.correctClass([KICK], 'Kick');
-      const back = http.expectOne(`/sampletag/update/${LIB_URL}/${KICK_URL}`);
-      expect(back.request.body).toEqual({ tags: [['Kick', 'auto', '0.930']] });
-      back.flush({ message: 'ok' });
+    it('reviewClasses accepts or rejects suggestions, then reads them again', () => {
+      given([sample(KICK), sample(SNARE)]);
+      store.classSuggestions.set([
+        { name: KICK, suggestedClass: 'Tom', confidence: 0.9, currentClass: 'Kick' },
+        { name: SNARE, suggestedClass: 'Tom', confidence: 0.85, currentClass: 'Kick' },
+      ]);
+      store.reviewClasses('reject', [SNARE]);
+      expect(store.classSuggestions().map((s) => s.name)).toEqual([KICK]);
+      const reject = http.expectOne(`/suggestions/${LIB_URL}/reject`);
+      expect(reject.request.body).toEqual({ names: [SNARE] });
+      reject.flush({ message: 'ok', names: [SNARE] });
+      http.expectOne(`/suggestions/${LIB_URL}`).flush({ libname: LIB, suggestions: [] });
+      store.reviewClasses('accept', 'all');
+      const accept = http.expectOne(`/suggestions/${LIB_URL}/accept`);
+      expect(accept.request.body).toEqual({ all: true });
+      accept.flush({ message: 'ok', names: [KICK] });
       answerReload([]);
     });
 
@@ -564,7 +587,7 @@ describe('LibraryStore', () => {
       expect(store.rows().map((r) => r.path)).toEqual(['c.wav']);
       expect(store.selection().size).toBe(0);
       expect(store.active()).toBeNull();
-      http.expectOne(`/recommendations/${LIB_URL}`).flush([]);
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
     });
   });
 });

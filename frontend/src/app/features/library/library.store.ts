@@ -6,11 +6,12 @@ import {
   switchMap, toArray,
 } from 'rxjs';
 
-import type { Job, SearchSample, Similar, Tag } from '../../core/api/types';
+import type { ExplainedRecommendation, Job, Reach, SearchSample, Similar, Tag, TagReachChanges } from '../../core/api/types';
 import { errorMessage } from '../../core/http-error';
 import { CLASSES } from '../../core/api/types';
 import { NotifyService } from '../../core/notify.service';
 import { AnalysisService } from './analysis.service';
+import { ClassSuggestion, CorrectionsService } from './corrections.service';
 import { ParsedQuery, SearchKey, fold, isEmptyQuery, parseQuery, queryMatches } from './query';
 import { RecommendationsService } from './recommendations.service';
 import { PAGE_SIZE, SamplesService } from './samples.service';
@@ -26,9 +27,12 @@ export interface Row extends SearchSample {
   userTags: string[];
   propagated: { name: string; confidence: number }[];
   fileName: string;
+  /** Loop tempo: the user's value when set, else the estimate (Drumloop sounds), else null. */
+  tempo: number | null;
+  tempoByUser: boolean;
 }
 
-export type SortKey = 'path' | 'name' | 'class' | 'confidence' | 'duration' | 'added' | 'size' | 'favorite';
+export type SortKey = 'path' | 'name' | 'class' | 'confidence' | 'duration' | 'added' | 'size' | 'favorite' | 'bpm';
 export interface Sort {
   key: SortKey;
   descending: boolean;
@@ -69,20 +73,26 @@ export function loadFor<T>(path: string, request: Observable<T>): Observable<Loa
 }
 
 export function toRow(sample: SearchSample): Row {
-  const userTags = sample.tags.filter((t) => t[1] === 'user').map((t) => t[0]);
-  const propagated = sample.tags
+  // a correction (the user's class) is listed first, as a user tag named like the class; the tagger's is `modelClass`
+  const corrected = (sample as { corrected?: boolean }).corrected === true;
+  const custom = corrected ? sample.tags.slice(1) : sample.tags;
+  const userTags = custom.filter((t) => t[1] === 'user').map((t) => t[0]);
+  const propagated = custom
     .filter((t) => t[1] === 'propagated')
     .map((t) => ({ name: t[0], confidence: Number(t[2]) }));
-  const correction = sample.class === null ? userTags.find((t) => CLASS_SET.has(t)) ?? null : null;
-  const shownClass = sample.class ?? correction;
+  // an older correction: the tagger's class hidden and the class given as a user tag
+  const legacy = !corrected && sample.class === null ? userTags.find((t) => CLASS_SET.has(t)) ?? null : null;
+  const shownClass = sample.class ?? legacy;
   return {
     ...sample,
     shownClass,
-    corrected: correction !== null,
-    userTags: userTags.filter((t) => t !== correction),
+    corrected: corrected || legacy !== null,
+    userTags: userTags.filter((t) => t !== legacy),
     propagated,
     fileName: sample.path.slice(sample.path.lastIndexOf('/') + 1),
     key: { path: fold(sample.path), tags: sample.tags.map((t) => fold(t[0])) },
+    tempo: (sample as { bpm?: number | null }).bpm ?? null,
+    tempoByUser: (sample as { bpmSource?: string | null }).bpmSource === 'user',
   };
 }
 
@@ -96,6 +106,7 @@ function compareRows(a: Row, b: Row, key: SortKey, descending: boolean): number 
       case 'added': return row.addedAt;
       case 'size': return row.size;
       case 'favorite': return row.isFavorite ? 0 : 1;
+      case 'bpm': return row.tempo;
       default: return null;
     }
   };
@@ -120,6 +131,7 @@ export class LibraryStore {
   private readonly recommendationsApi = inject(RecommendationsService);
   private readonly waveforms = inject(WaveformsService);
   private readonly notify = inject(NotifyService);
+  private readonly corrections = inject(CorrectionsService);
   private jobSub: Subscription | null = null;
   private loadSub: Subscription | null = null;
   private lastJobReload = 0;
@@ -131,14 +143,21 @@ export class LibraryStore {
   readonly loadError = signal<string | null>(null);
   readonly thumbs = signal<ReadonlyMap<string, string | null>>(new Map());
   readonly job = signal<Job | null>(null);
-  readonly recommendations = signal<string[]>([]);
+  readonly recommendations = signal<ExplainedRecommendation[]>([]);
   readonly spread = signal<SpreadSuggestion[] | null>(null);
+  /** How far tags spread (strict by default: few tags, nearly all right) and the preview of a wider reach. */
+  readonly reach = signal<Reach>('strict');
+  readonly reachPreview = signal<TagReachChanges | null>(null);
+  /** Classes suggested from the user's corrections of similar sounds, waiting for review. */
+  readonly classSuggestions = signal<ClassSuggestion[]>([]);
 
   readonly query = signal('');
   readonly classFilter = signal<ReadonlySet<string>>(new Set());
   readonly favoritesOnly = signal(false);
   readonly tagFilter = signal<string | null>(null);
   readonly lasso = signal<ReadonlySet<string> | null>(null);
+  readonly bpmMin = signal<number | null>(null);
+  readonly bpmMax = signal<number | null>(null);
   readonly sort = signal<Sort>({ key: 'path', descending: false });
 
   readonly selection = signal<ReadonlySet<string>>(new Set());
@@ -163,12 +182,16 @@ export class LibraryStore {
     const favorites = this.favoritesOnly();
     const tag = this.tagFilter();
     const lasso = this.lasso();
+    const bpmMin = this.bpmMin();
+    const bpmMax = this.bpmMax();
+    const bpmOn = bpmMin !== null || bpmMax !== null;
     const emptyQuery = isEmptyQuery(query);
     const foldedTag = tag === null ? null : fold(tag);
     return this.rows().filter(
       (row) =>
         (!favorites || row.isFavorite) &&
         (lasso === null || lasso.has(row.path)) &&
+        (!bpmOn || (row.tempo !== null && row.tempo >= (bpmMin ?? 0) && row.tempo <= (bpmMax ?? Infinity))) &&
         (foldedTag === null || row.key.tags.includes(foldedTag)) &&
         (emptyQuery || queryMatches(query, row.key)),
     );
@@ -216,11 +239,12 @@ export class LibraryStore {
     }
     return [...names].sort((a, b) => a.localeCompare(b));
   });
+  readonly hasTempo = computed(() => this.rows().some((row) => row.tempo !== null));
   readonly favoriteCount = computed(() => this.rows().filter((row) => row.isFavorite).length);
   readonly filtersOn = computed(
     () =>
       !isEmptyQuery(this.parsedQuery()) || this.classFilter().size > 0 || this.favoritesOnly() ||
-      this.tagFilter() !== null || this.lasso() !== null,
+      this.tagFilter() !== null || this.lasso() !== null || this.bpmMin() !== null || this.bpmMax() !== null,
   );
   readonly analysing = computed(() => {
     const state = this.job()?.state;
@@ -238,6 +262,35 @@ export class LibraryStore {
     this.loadThumbnails();
     this.startAnalysis();
     this.loadRecommendations();
+    this.loadSuggestions();
+  }
+
+  loadSuggestions(): void {
+    const lib = this.lib();
+    this.corrections.suggestions(lib).subscribe({
+      next: (answer) => {
+        if (this.lib() === lib) this.classSuggestions.set(answer.suggestions);
+      },
+      error: () => this.classSuggestions.set([]),
+    });
+  }
+
+  /** Accepts (the suggested class becomes the sound's) or rejects class suggestions: some, or all. */
+  reviewClasses(action: 'accept' | 'reject', names: string[] | 'all'): void {
+    const lib = this.lib();
+    const drop = names === 'all' ? null : new Set(names);
+    this.classSuggestions.update((list) => (drop === null ? [] : list.filter((s) => !drop.has(s.name))));
+    const request = action === 'accept' ? this.corrections.accept(lib, names) : this.corrections.reject(lib, names);
+    request.subscribe({
+      next: () => {
+        if (action === 'accept') this.reload();
+        this.loadSuggestions();
+      },
+      error: (error: unknown) => {
+        this.notify.error(error, `Could not ${action} the suggestion`);
+        this.loadSuggestions();
+      },
+    });
   }
 
   /** Loads every row again (page by page, two pages at once). */
@@ -288,9 +341,9 @@ export class LibraryStore {
 
   loadRecommendations(): void {
     const lib = this.lib();
-    this.recommendationsApi.get(lib).subscribe({
+    this.recommendationsApi.explained(lib).subscribe({
       next: (list) => {
-        if (this.lib() === lib) this.recommendations.set(list.map((entry) => entry.name));
+        if (this.lib() === lib) this.recommendations.set(list);
       },
       error: () => this.recommendations.set([]),
     });
@@ -364,6 +417,8 @@ export class LibraryStore {
     this.favoritesOnly.set(false);
     this.tagFilter.set(null);
     this.lasso.set(null);
+    this.bpmMin.set(null);
+    this.bpmMax.set(null);
   }
 
   toggleClass(name: string): void {
@@ -443,24 +498,42 @@ export class LibraryStore {
 
   closeSpread(): void {
     this.spread.set(null);
+    this.reachPreview.set(null);
   }
 
-  /** Sets the class of the given sounds: the tagger's class is hidden and the chosen one kept as the user's. */
-  correctClass(paths: string[], cls: string): void {
+  /** Shows what spreading at another reach would add (or remove), before it is applied. */
+  previewReach(reach: Reach): void {
+    this.reach.set(reach);
+    this.tagsApi.preview(this.lib(), reach).subscribe({
+      next: (changes) => this.reachPreview.set(changes),
+      error: (error: unknown) => this.notify.error(error, 'Could not preview the reach'),
+    });
+  }
+
+  /** Spreads at the previewed reach; the review then lists what the tags reached. */
+  applyReach(): void {
+    const reach = this.reach();
+    const tags = [...new Set((this.reachPreview()?.added ?? []).map((change) => change.tag))];
+    this.reachPreview.set(null);
+    this.runSpread(this.tagsApi.applyReach(this.lib(), reach), tags.length ? tags : null, 'Could not spread the tags');
+  }
+
+  /** Sets the class of the given sounds (a correction, which teaches similar sounds); null: the tagger's class again. */
+  correctClass(paths: string[], cls: string | null): void {
     const lib = this.lib();
-    const updates = new Map<string, TagEntry[]>();
-    for (const path of paths) {
-      const row = this.byPath().get(path);
-      if (!row) continue;
-      const entries = this.tagEntries(row).filter((entry) => {
-        const name = entryName(entry);
-        return !CLASS_SET.has(name) || (Array.isArray(entry) && entry[1] === 'propagated');
-      });
-      const autoTag = row.tags.find((t) => t[1] === 'auto' && t[0] === cls);
-      updates.set(path, [autoTag ?? cls, ...entries]);
-    }
-    this.each([...updates.keys()], (path) => this.tagsApi.update(lib, path, updates.get(path)!), 'Could not correct the class of')
-      .subscribe((done) => this.refreshRows(done));
+    this.each(paths, (path) => this.corrections.setClass(lib, path, cls), 'Could not correct the class of').subscribe((done) => {
+      this.refreshRows(done);
+      this.loadSuggestions(); // corrections spread as suggestions to similar sounds
+    });
+  }
+
+  /** Sets a loop's tempo (the user's value wins over the estimate); null goes back to the estimate. */
+  setBpm(path: string, bpm: number | null): void {
+    const lib = this.lib();
+    this.samples.setBpm(lib, path, bpm).subscribe({
+      next: () => this.refreshRows([path]),
+      error: (error: unknown) => this.notify.error(error, `Could not set the tempo of ${path}`),
+    });
   }
 
   remove(paths: string[]): void {

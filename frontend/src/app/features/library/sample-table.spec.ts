@@ -39,7 +39,8 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
   return {
     name: path, path, folder: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '',
     duration: 0.4, format: 'WAV', size: 1000, samplerate: 44100, channels: 1, isFavorite: false, analysed: true,
-    class: 'Kick', likelihood: 0.9, tags: [['Kick', 'auto', '0.9']], addedAt: null, ...extra,
+    class: 'Kick', likelihood: 0.9, corrected: false, modelClass: 'Kick', tags: [['Kick', 'auto', '0.9']], addedAt: null,
+    ...extra,
   };
 }
 
@@ -172,7 +173,7 @@ describe('SampleTable', () => {
     expect(puts.every((r) => r.request.method === 'PUT' && r.request.body.isFavorite === true)).toBe(true);
     expect(store.favoriteCount()).toBe(2);
     puts.forEach((r) => r.flush({ message: 'ok' }));
-    http.expectOne('/recommendations/My%20Drums').flush([]);
+    http.expectOne('/recommendations/My%20Drums/explained').flush([]);
   });
 
   it("'f' with nothing active does nothing", async () => {
@@ -304,7 +305,7 @@ describe('SampleTable', () => {
       const put = http.expectOne('/samplefavorite/update/My%20Drums/Kits/808%20Classic/snare.wav');
       expect(put.request.body).toEqual({ isFavorite: true });
       put.flush({ message: 'ok' });
-      http.expectOne('/recommendations/My%20Drums').flush([]);
+      http.expectOne('/recommendations/My%20Drums/explained').flush([]);
     });
   });
 });

@@ -53,6 +53,7 @@ export class SampleTable {
     { key: 'name', label: 'Name', cls: 'c-name' },
     { key: 'path', label: 'Waveform', cls: 'c-wave' },
     { key: 'class', label: 'Class', cls: 'c-class' },
+    { key: 'bpm', label: 'BPM', cls: 'c-bpm' },
     { key: 'confidence', label: 'Tags', cls: 'c-tags' },
     { key: 'duration', label: 'Duration', cls: 'c-dur' },
   ];

@@ -25,6 +25,11 @@ export class SamplesService {
     return this.http.put<Message>(libUrl('samplefavorite/update', lib, path), { isFavorite });
   }
 
+  /** The user's tempo for a sound (a loop), or null to go back to the estimate. */
+  setBpm(lib: string, path: string, bpm: number | null): Observable<Message> {
+    return this.http.put<Message>(libUrl('samplebpm/update', lib, path), { bpm });
+  }
+
   remove(lib: string, path: string): Observable<Message> {
     return this.http.delete<Message>(libUrl('sample', lib, path));
   }

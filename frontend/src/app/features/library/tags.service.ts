@@ -1,8 +1,8 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { Observable } from 'rxjs';
 
-import type { Message, Tag, UserTagsRequest, UserTagsResponse } from '../../core/api/types';
+import type { Message, Reach, Tag, TagReachChanges, UserTagsRequest, UserTagsResponse } from '../../core/api/types';
 import { libUrl } from '../../core/api/types';
 
 /** One entry of a tag update: a name (a user tag), or a listed tag kept as it is (auto or propagated). */
@@ -16,6 +16,16 @@ export class TagsService {
   /** Sets the listed sounds' user tags and propagates every user tag of the library. */
   setUserTags(lib: string, entries: UserTagsRequest): Observable<UserTagsResponse> {
     return this.http.post<UserTagsResponse>(libUrl('usertags', lib), entries);
+  }
+
+  /** What spreading at `reach` would add and remove, compared with what is stored; nothing is stored. */
+  preview(lib: string, reach: Reach): Observable<TagReachChanges> {
+    return this.http.get<TagReachChanges>(`${libUrl('usertags', lib)}/preview`, { params: new HttpParams().set('reach', reach) });
+  }
+
+  /** Spreads the library's user tags at `reach` and stores the result. */
+  applyReach(lib: string, reach: Reach): Observable<TagReachChanges> {
+    return this.http.post<TagReachChanges>(`${libUrl('usertags', lib)}/reach`, { reach });
   }
 
   /** Makes a sound's tags exactly `tags`: left-out custom tags are remembered as rejected, a left-out auto tag hidden. */
