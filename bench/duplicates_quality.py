@@ -168,28 +168,24 @@ def fingerprint_file(path: str) -> np.ndarray:
 
 
 def gain_copies(files: list[Path]) -> list[tuple[int, int]]:
-    """Pairs of originals (one kit folder, same rate) where one is a scaled copy of the other (residual < -30 dB)."""
-    by_kit: dict[tuple[str, int], list[tuple[int, np.ndarray]]] = {}
+    """Pairs of originals (same rate, lengths within 64 samples, any folder) where one is a scaled copy of the other,
+    sample for sample (residual below -30 dB): kits that make velocity layers by scaling, or share recordings."""
+    by_rate: dict[int, list[tuple[int, np.ndarray]]] = {}
     for n, path in enumerate(files):
         y, sr = audio.load_with_rate(path, None)
-        by_kit.setdefault((str(path.parent), sr), []).append((n, y.astype(np.float64)))
+        by_rate.setdefault(sr, []).append((n, y.astype(np.float64)))
     copies = []
-    for members in by_kit.values():
-        for (a, ya), (b, yb) in itertools.combinations(members, 2):
-            if max(len(ya), len(yb)) > 1.1 * min(len(ya), len(yb)) + 64:
-                continue
-            size = 1 << int(np.ceil(np.log2(len(ya) + len(yb))))
-            corr = np.fft.irfft(np.fft.rfft(ya, size) * np.conj(np.fft.rfft(yb, size)), size)
-            lag = int(np.argmax(np.abs(corr)))
-            lag = lag - size if lag > size // 2 else lag
-            xa = ya[max(lag, 0) :]
-            xb = yb[max(-lag, 0) :]
-            m = min(len(xa), len(xb))
-            xa, xb = xa[:m], xb[:m]
-            gain = float(xa @ xb) / max(float(xa @ xa), 1e-20)
-            rest = float(np.sum((xb - gain * xa) ** 2)) / max(float(xb @ xb), 1e-20)
-            if 10 * np.log10(rest + 1e-20) < COPY_RESIDUAL_DB:
-                copies.append((a, b))
+    for members in by_rate.values():
+        members.sort(key=lambda m: len(m[1]))
+        for k, (a, ya) in enumerate(members):
+            for b, yb in members[k + 1 :]:
+                if len(yb) - len(ya) > 64:  # a scaled copy keeps its length
+                    break
+                xa, xb = ya[: len(ya)], yb[: len(ya)]
+                gain = float(xa @ xb) / max(float(xa @ xa), 1e-20)
+                rest = float(np.sum((xb - gain * xa) ** 2)) / max(float(xb @ xb), 1e-20)
+                if 10 * np.log10(rest + 1e-20) < COPY_RESIDUAL_DB:
+                    copies.append((min(a, b), max(a, b)))
     return copies
 
 

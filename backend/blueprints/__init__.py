@@ -15,7 +15,6 @@ from . import (
     samples,
     search,
     tags,
-    tempo,
     waveforms,
 )
 
@@ -28,7 +27,6 @@ BLUEPRINTS = (
     corrections.bp,
     recommendations.bp,
     search.bp,
-    tempo.bp,
     waveforms.bp,
     meta.bp,
     app_shell.bp,

@@ -23,7 +23,7 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.backend.test_restart import Server
 from tests.e2e.conftest import Axe
-from tests.e2e.samples import BROKEN, DUPLICATES, LOOP_BPM, SNARE_VARIANTS, SOUNDS
+from tests.e2e.samples import BROKEN, SNARE_VARIANTS, SOUNDS
 from tests.e2e.ui import (
     IS_ON_JS,
     SAMPLE_ROW,
@@ -470,105 +470,6 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         rejected_row = sample_row(page, all_paths[REJECTED]).locator("[data-testid=class-chip]")
         expect(rejected_row).to_contain_text(re.compile(rf"{SUGGESTED[REJECTED][0]}\s*\d+\s?%"))  # the tagger's
         assert api.sample(LIB, all_paths[REJECTED])["userClass"] is None
-
-    with step("loop tempo: BPM column, sort, ×2, tempo range filter"):
-        loops = {all_paths[p]: bpm for p, bpm in LOOP_BPM.items()}
-        listed = {s["path"]: s for s in api.get(f"/search/{LIB}", limit=1000)["samples"]}
-        for path, rendered in loops.items():
-            got = listed[path]
-            assert got["bpmSource"] == "auto" and got["bpm"], got
-            assert abs(got["bpm"] - rendered) <= BPM_TOLERANCE * rendered, f"{path}: {got['bpm']} bpm, not {rendered}"
-            assert api.sample(LIB, path)["bpm"] == got["bpm"]
-        assert all(s["bpm"] is None for p, s in listed.items() if p not in loops), "a one-shot has a tempo"
-        cells = {r["path"]: r["bpm"] for r in all_rows(page)}
-        for path, s in listed.items():
-            assert cells[path] == ("" if s["bpm"] is None else rounded(s["bpm"])), (path, cells[path], s["bpm"])
-        slow, fast = sorted(loops, key=lambda p: listed[p]["bpm"])
-        sort_bpm = page.get_by_role("button", name="Sort by bpm")
-        expect(sort_bpm).to_contain_text("BPM")
-        sort_bpm.click()  # ascending: the loops first, the sounds without a tempo last
-        page.wait_for_function(FIRST_ROWS_JS, arg=[slow, fast])
-        assert [r["path"] for r in all_rows(page)][:2] == [slow, fast]
-        shot("07-bpm-column")
-        sort_bpm.click()  # descending: still the loops first (no tempo stays last)
-        page.wait_for_function(FIRST_ROWS_JS, arg=[fast, slow])
-        assert [r["path"] for r in all_rows(page)][:2] == [fast, slow]
-
-        row = sample_row(page, slow)
-        click_row(row)
-        expect(row).to_have_attribute("aria-selected", "true")
-        editor = page.locator("[data-testid=detail] [data-testid=bpm-editor]")
-        tempo = editor.get_by_label("Tempo (BPM)")
-        expect(tempo).to_be_visible()
-        assert abs(float(tempo.input_value()) - listed[slow]["bpm"]) <= 0.05, tempo.input_value()
-        with page.expect_response(saving("/samplebpm/update/", "PUT")) as response:
-            editor.get_by_role("button", name="×2").click()
-        assert response.value.ok, response.value.text()
-        doubled = api.sample(LIB, slow)
-        assert doubled["bpmSource"] == "user" and abs(doubled["bpm"] - 2 * listed[slow]["bpm"]) <= 0.1, doubled
-        expect(row.locator("[data-testid=bpm]")).to_have_text(rounded(doubled["bpm"]))
-
-        # the range filter: only the fast loop lies between the slow loop's old tempo and its doubled one
-        low, high = math.ceil(listed[slow]["bpm"] + 1), math.floor(doubled["bpm"] - 1)
-        assert low <= listed[fast]["bpm"] <= high, (low, listed[fast]["bpm"], high)
-        page.get_by_label("BPM from").fill(str(low))
-        page.get_by_label("BPM to").fill(str(high))
-        wait_count(page, f"shown === 1 && total === {len(all_paths)}")
-        assert [r["path"] for r in all_rows(page)] == [fast]
-        page.get_by_label("BPM from").fill("")
-        page.get_by_label("BPM to").fill("")
-        wait_count(page, f"shown === {len(all_paths)}")
-
-        # typing a tempo and Enter saves it: the slow loop back at its estimate
-        click_row(row)
-        expect(row).to_have_attribute("aria-selected", "true")
-        typed = f"{listed[slow]['bpm']:.1f}"
-        tempo.fill(typed)
-        with page.expect_response(saving("/samplebpm/update/", "PUT")) as response:
-            tempo.press("Enter")
-        assert response.value.ok, response.value.text()
-        restored = api.sample(LIB, slow)
-        assert (restored["bpm"], restored["bpmSource"]) == (float(typed), "user"), restored
-        expect(row.locator("[data-testid=bpm]")).to_have_text(rounded(float(typed)))
-
-    with step("find duplicates: keep the original, delete the copy"):
-        ((copy, original),) = ((all_paths[c], all_paths[o]) for c, o in DUPLICATES.items())
-        groups = api.get(f"/duplicates/{LIB}")["groups"]
-        # one group: the kick and its copy; the snare variants (other recordings) are no duplicates
-        assert [sorted(s["name"] for s in g["samples"]) for g in groups] == [sorted([original, copy])], groups
-        page.get_by_role("button", name="Find duplicates").click()
-        dialog = page.locator("[data-testid=duplicates]")
-        group = dialog.locator("[data-testid=duplicate-group]")
-        expect(group).to_have_count(1)
-        radios = group.get_by_role("radio")
-        expect(radios).to_have_count(2)
-        keep_radio = group.get_by_role("radio", name=re.compile(rf"^\s*{re.escape(file_name(original))}"))
-        copy_radio = group.get_by_role("radio", name=re.compile(rf"^\s*{re.escape(file_name(copy))}"))
-        suggested_keep = groups[0]["samples"][0]["name"]  # the server's suggestion: checked at first
-        expect(keep_radio if suggested_keep == original else copy_radio).to_be_checked()
-        starts = player_starts(page)
-        group.get_by_role("button", name=f"Play {copy}").click()
-        wait_starts_above(page, starts)
-        assert page.evaluate("() => window.drumsampler.audioStarts.at(-1).path") == copy
-        shot("08-duplicates")
-        axe(page, "duplicates")
-        keep_radio.check()
-        expect(keep_radio).to_be_checked()
-        expect(copy_radio).not_to_be_checked()
-        page_dialog = page.get_by_role("dialog")
-        with page.expect_response(saving("/sample/", "DELETE")) as response:
-            page_dialog.get_by_role("button", name="Keep one of each, delete 1").click()
-        assert response.value.ok, response.value.text()
-        expect(sample_row(page, copy)).to_have_count(0)
-        expect(sample_row(page, original)).to_have_count(1)
-        del all_paths[next(c for c in DUPLICATES)]
-        wait_count(page, f"shown === {len(all_paths)} && total === {len(all_paths)}")
-        assert copy not in {s["path"] for s in api.get(f"/search/{LIB}", limit=1000)["samples"]}
-        assert api.get(f"/duplicates/{LIB}")["groups"] == []
-        page.get_by_role("button", name="Find duplicates").click()
-        expect(dialog).to_contain_text("No duplicates")
-        page_dialog.get_by_role("button", name="Close").click()
-        expect(dialog).to_be_hidden()
 
     with step("keyboard help overlay"):
         help_overlay = page.locator("[data-testid=help-overlay]")

@@ -192,7 +192,9 @@ def _grid_levels(envelope: np.ndarray, start: int, period: float) -> list[float]
         return [0.0, 0.0, 0.0]
     j = np.arange(int((len(envelope) - 1 - start) // step) + 1)
     t = start + j * step
-    late = np.where(j % 4 == 2, period / 8.0, 0.0)  # swing delays off-beat sixteenths by up to half a sixteenth
+    # Swing delays an off-beat: eighths by up to a sixth of a beat (a shuffle), sixteenths and thirty-seconds by up
+    # to half their step, so the window of each off-beat reaches that much later.
+    late = np.select([j % 8 == 4, j % 4 == 2, j % 2 == 1], [period / 6.0, period / 8.0, period / 16.0], 0.0)
     lo = np.clip(np.round(t - 2).astype(np.int64), 0, len(envelope) - 1)
     hi = np.clip(np.round(t + 2 + late).astype(np.int64) + 1, 1, len(envelope))
     peaks = np.array([envelope[a:b].max() for a, b in zip(lo, hi, strict=True)])

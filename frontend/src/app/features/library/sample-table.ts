@@ -1,5 +1,5 @@
 import { CdkVirtualScrollViewport, ScrollingModule } from '@angular/cdk/scrolling';
-import { ChangeDetectionStrategy, Component, ElementRef, effect, inject, input, output, untracked, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, ElementRef, computed, effect, inject, input, output, untracked, viewChild } from '@angular/core';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
 
@@ -57,6 +57,11 @@ export class SampleTable {
     { key: 'confidence', label: 'Tags', cls: 'c-tags' },
     { key: 'duration', label: 'Duration', cls: 'c-dur' },
   ];
+
+  /** The BPM column shows once any sound has a tempo (loops). */
+  protected readonly shownColumns = computed(() =>
+    this.store.hasTempo() ? this.columns : this.columns.filter((column) => column.key !== 'bpm'),
+  );
 
   constructor() {
     // keep the active row in sight and its neighbours decoded
