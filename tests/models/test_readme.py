@@ -35,7 +35,7 @@ def _library(root: Path) -> list[Path]:
 
 def test_python_examples_run_as_written(tmp_path: Path, monkeypatch, capsys) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     _library(tmp_path)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
