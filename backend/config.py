@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -57,18 +58,25 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def load_or_create_secret(data_dir: Path) -> str:
-    """The secret stored in ``data_dir/secret_key``, created (mode 0600) on first use."""
+    """The secret stored in ``data_dir/secret_key``, created (mode 0600) on first use.
+
+    Several server processes may start at once: the secret is written to a private temporary file and linked into
+    place in one step, so a reader never sees a half-written file and exactly one secret wins.
+    """
     path = data_dir / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_text().strip()
-        if len(secret) < 32:
-            raise RuntimeError(f"{path} holds no usable secret (delete it to generate a new one)") from None
-        return secret
-    secret = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret + "\n")
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=data_dir)  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)  # fails when another process was first: its secret is the one
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no usable secret (delete it to generate a new one)")
     return secret
 
 

@@ -98,3 +98,19 @@ def test_security_headers_on_every_answer(client) -> None:  # type: ignore[no-un
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.mimetype == "application/json"
+
+
+def test_processes_starting_together_share_one_secret(tmp_path: Path) -> None:
+    """Server processes that start at once never read a half-written secret file, and all get the same secret."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from backend.config import load_or_create_secret
+
+    for attempt in range(5):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        with ProcessPoolExecutor(max_workers=4) as pool:
+            found = set(pool.map(load_or_create_secret, [folder] * 8))
+        assert len(found) == 1 and len(found.pop()) >= 32
+        assert oct((folder / "secret_key").stat().st_mode & 0o777) == "0o600"
+        assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no temporary left behind
