@@ -9,12 +9,14 @@ from . import (
     app_shell,
     auth,
     corrections,
+    duplicates,
     libraries,
     meta,
     recommendations,
     samples,
     search,
     tags,
+    tempo,
     waveforms,
 )
 
@@ -27,6 +29,8 @@ BLUEPRINTS = (
     corrections.bp,
     recommendations.bp,
     search.bp,
+    duplicates.bp,
+    tempo.bp,
     waveforms.bp,
     meta.bp,
     app_shell.bp,

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request, send_file, url_for
 from flask_jwt_extended import get_jwt, jwt_required, verify_jwt_in_request
 
 from ..errors import ApiError
-from ..services import access, corrections, downloads, libraries, recommend, storage, streaming, tagging
+from ..services import access, corrections, downloads, libraries, recommend, storage, streaming, tagging, tempo
 from ._http import json_body, message, user_id
 
 bp = Blueprint("samples", __name__)
@@ -68,6 +68,7 @@ def sample_details(lib_name: str, sample_name: str) -> dict[str, Any]:
         "size": sample.size_bytes,
         "contentHash": sample.content_hash,
         **corrections.details(sample),  # userClass, modelClass, modelLikelihood, correctedAt
+        **tempo.details(sample),  # bpm, bpmSource
     }
 
 

@@ -9,7 +9,9 @@ a process killed at any point loses at most the chunk in flight, and no sample i
 
 The same jobs give their waveform peaks (``services.waveforms``) to samples stored before waveforms existed
 (``peaks`` NULL): such a sample is pending too, and counts in the job's ``done`` and ``total``, but when its
-analysis is up to date only its audio is decoded again (a block at a time), the tagger does not run.
+analysis is up to date only its audio is decoded again (a block at a time), the tagger does not run. Samples
+stored before near-duplicate fingerprints existed (``fingerprint`` NULL, ``services.duplicates``) get theirs the
+same way.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Sample, SampleLibrary, utcnow
-from . import derived, storage, waveforms
+from . import derived, duplicates, storage, tempo, waveforms
 from .access import touch
 from .tagger_model import model_id, tagger
 
@@ -54,8 +56,12 @@ class Outcome:
 
 
 def pending_filter(library_id: int) -> list[ColumnElement[bool]]:
-    """SQL conditions selecting the samples of a library that need analysis, or only their waveform peaks."""
-    return [Sample.library_id == library_id, or_(_stale(), Sample.peaks.is_(None))]
+    """SQL conditions selecting the samples of a library that need analysis, or only their waveform peaks, their
+    near-duplicate fingerprint or (a drum loop) their tempo."""
+    return [
+        Sample.library_id == library_id,
+        or_(_stale(), Sample.peaks.is_(None), Sample.fingerprint.is_(None), tempo.missing_filter()),
+    ]
 
 
 def _stale() -> ColumnElement[bool]:
@@ -205,11 +211,18 @@ def job_body(job: Job) -> dict[str, object]:
     }
 
 
-def _store(sample_id: int, content_hash: str, outcome: Outcome, wave: dict[str, bytes | None] | None = None) -> bool:
-    """Store one result (and the waveform columns ``wave``, when computed) if the sample still has that content
-    and is still unanalysed; True when stored."""
+def _store(
+    sample_id: int,
+    content_hash: str,
+    outcome: Outcome,
+    wave: dict[str, bytes | None] | None = None,
+    bpm: float | None = None,
+) -> bool:
+    """Store one result (and the waveform columns ``wave``, when computed, and the loop tempo ``bpm``: None for a
+    sound that is no loop) if the sample still has that content and is still unanalysed; True when stored."""
     values: dict[str, object] = {
         **(wave or {}),
+        "bpm": bpm,
         "analyzed_hash": content_hash,
         "analyzed_model": model_id(),
         "analyzed_at": utcnow(),
@@ -253,6 +266,9 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
                 Sample.format,
                 _stale().label("stale"),
                 Sample.peaks.is_(None).label("no_peaks"),
+                Sample.fingerprint.is_(None).label("no_fingerprint"),
+                Sample.user_class,
+                tempo.missing_filter().label("no_bpm"),
             )
             .where(*pending_filter(job.library_id))
             .order_by(Sample.id)
@@ -267,6 +283,13 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
         stale = sorted({paths[row.id] for row in rows if row.stale})
         outcomes = analyse_files(stale) if stale else {}
         waves = {path: waveforms.compute(path) for path in sorted({paths[row.id] for row in rows if row.no_peaks})}
+        unprinted = sorted({paths[row.id] for row in rows if row.no_fingerprint})
+        prints = {path: duplicates.compute(path) for path in unprinted}
+        bpms = {  # loops only: one-shots are never decoded for a tempo
+            row.id: tempo.estimate_file(paths[row.id])
+            for row in rows
+            if tempo.wants_estimate(row.stale, row.no_bpm, row.user_class, outcomes.get(paths[row.id], Outcome()).tag)
+        }
         job = db.session.get(Job, job_id)
         if job is None or job.owner != owner:
             db.session.rollback()
@@ -277,7 +300,7 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
             wave, wave_error = waves.get(paths[row.id], (None, None))
             if row.stale:
                 outcome = outcomes[paths[row.id]]
-                if _store(row.id, row.content_hash, outcome, wave):
+                if _store(row.id, row.content_hash, outcome, wave, bpms.get(row.id)):
                     stored += 1
                     analysed += 1
                     if outcome.error:
@@ -286,6 +309,13 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
                 stored += 1
                 if wave_error:
                     failed[row.name] = f"no waveform: {wave_error}"
+            fingerprint, print_error = prints.get(paths[row.id], (None, None))
+            if fingerprint is not None and duplicates.store_missing(row.id, row.content_hash, fingerprint):
+                stored += not (row.stale or row.no_peaks)  # counted once: a sample that only lacked its fingerprint
+                if print_error:
+                    failed.setdefault(row.name, f"no fingerprint: {print_error}")
+            if not row.stale and row.id in bpms and tempo.store_missing(row.id, row.content_hash, bpms[row.id]):
+                stored += not (row.no_peaks or row.no_fingerprint)  # counted once: a loop that only lacked its tempo
         job.done += stored
         job.failed = failed
         job.heartbeat = time.time()

@@ -36,13 +36,14 @@ from drumsamp_models.tagger import CLASSES, UNKNOWN
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
+from . import tempo
 from .cache import per_library
 from .classes import user_classes
 from .gc_pause import no_cycle_collection
 from .libraries import AUTO, USER, confidence_text, tag_lists
 
 CACHE_SIZE = 8
-SORT_KEYS = ("path", "name", "class", "confidence", "duration", "added", "size")
+SORT_KEYS = ("path", "name", "class", "confidence", "duration", "added", "size", "bpm")
 DEFAULT_SORT = "path"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -51,11 +52,19 @@ MAX_QUERY_CHARS = 200
 MAX_TERMS = 20
 MAX_FILTER_VALUES = 20
 MAX_FOLDER_CHARS = 1024
-PARAMETERS = ("q", "class", "tag", "favorite", "analysed", "folder", "sort", "offset", "limit")
+PARAMETERS = ("q", "class", "tag", "favorite", "analysed", "folder", "sort", "offset", "limit", "bpmMin", "bpmMax")
 ALIASES = {"favourite": "favorite", "analyzed": "analysed"}
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _CLASS_NAMES = {name.casefold(): name for name in (*CLASSES, UNKNOWN)}
-SORT_COLUMNS = {"class": "class", "confidence": "likelihood", "duration": "duration", "added": "added", "size": "size"}
+SORT_COLUMNS = {
+    "class": "class",
+    "confidence": "likelihood",
+    "duration": "duration",
+    "added": "added",
+    "size": "size",
+    "bpm": "bpm",
+}
+MAX_BPM_FILTER = 1000.0
 _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 
 
@@ -87,6 +96,8 @@ class Query:
     descending: bool = False
     offset: int = 0
     limit: int = DEFAULT_LIMIT
+    bpm_min: float | None = None  # only samples with a tempo in [bpm_min, bpm_max]
+    bpm_max: float | None = None
 
 
 def parse_terms(q: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -180,6 +191,9 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
         keys = ", ".join(SORT_KEYS)
         raise bad_parameter("sort", f"unknown sort key {sort[:40]!r} (one of {keys}; '-' before it: descending)")
     favorite, analysed, offset, limit = one("favorite"), one("analysed"), one("offset"), one("limit")
+    bpm_min, bpm_max = _bpm_bound("bpmMin", one("bpmMin")), _bpm_bound("bpmMax", one("bpmMax"))
+    if bpm_min is not None and bpm_max is not None and bpm_min > bpm_max:
+        raise bad_parameter("bpmMax", f"must not be below bpmMin ({bpm_min:g})")
     return Query(
         include=include,
         exclude=exclude,
@@ -192,7 +206,22 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
         descending=descending,
         offset=0 if offset is None else _integer("offset", offset, 0, MAX_OFFSET),
         limit=DEFAULT_LIMIT if limit is None else _integer("limit", limit, 0, MAX_LIMIT),
+        bpm_min=bpm_min,
+        bpm_max=bpm_max,
     )
+
+
+def _bpm_bound(parameter: str, value: str | None) -> float | None:
+    """A tempo bound: a decimal number from 0 to ``MAX_BPM_FILTER``, else 400 naming ``parameter``."""
+    if value is None:
+        return None
+    try:
+        bound = float(value) if value.isascii() and len(value) <= 24 and "_" not in value else None
+    except ValueError:
+        bound = None
+    if bound is None or not 0.0 <= bound <= MAX_BPM_FILTER:  # NaN fails the comparison too
+        raise bad_parameter(parameter, f"expected a number from 0 to {MAX_BPM_FILTER:g}, got {value[:40]!r}")
+    return bound
 
 
 def _added_at(value: str | datetime | None) -> str | None:
@@ -267,6 +296,11 @@ class SearchIndex:
         end = bisect_left(self.paths, folder + "0", lo=start)  # '0' follows '/' in code-point order
         return set(range(start, end))
 
+    def bpm_rows(self, low: float | None, high: float | None) -> set[int]:
+        """Rows whose tempo (the user's or the estimate) lies in ``[low, high]`` (a None bound: open)."""
+        lo, hi = -1.0 if low is None else low, float("inf") if high is None else high
+        return {i for i, bpm in enumerate(self.columns["bpm"]) if bpm is not None and lo <= bpm <= hi}
+
     def search(self, query: Query) -> tuple[int, list[int]]:
         """The number of matches and the rows of the requested page."""
         n = len(self.paths)
@@ -281,6 +315,8 @@ class SearchIndex:
         required.extend(self.by_custom.get(tag, set()) for tag in query.tags)
         if query.folder is not None:
             required.append(self.folder_rows(query.folder))
+        if query.bpm_min is not None or query.bpm_max is not None:
+            required.append(self.bpm_rows(query.bpm_min, query.bpm_max))
         required.sort(key=len)  # the most selective first: words are scanned only if anything is left
         matches: set[int] | None = set(required[0]) if required else None
         for rows in required[1:]:
@@ -342,6 +378,8 @@ class SearchIndex:
             if sample_class
             else custom,
             "addedAt": _added_at(column["added"][i]),
+            "bpm": column["bpm"][i],
+            "bpmSource": column["bpmSource"][i],
         }
 
 
@@ -413,6 +451,7 @@ def build_index(library: SampleLibrary) -> SearchIndex:
     for i, sid in enumerate(ids):
         if sid in corrected:
             columns["class"][i], columns["likelihood"][i] = corrected[sid], 1.0
+    columns["bpm"], columns["bpmSource"] = tempo.columns(library.id, ids, columns["class"])  # after the user's class
     by_class: dict[str, set[int]] = {}
     for i, sample_class in enumerate(columns["class"]):
         if sample_class is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -35,3 +36,15 @@ def insert_on_conflict(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
     db.session.execute(statement)
+
+
+def fill_if_missing(model: Any, row_id: int, content_hash: str, column: str, value: Any) -> bool:
+    """Set ``column`` of the row ``row_id`` (a sample) to ``value`` if it still has ``content_hash`` and the column is
+    still NULL (work computed outside the transaction, stored only if still wanted); True when set."""
+    result = db.session.execute(
+        update(model)
+        .where(model.id == row_id, model.content_hash == content_hash, getattr(model, column).is_(None))
+        .values({column: value})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from drumsamp_models import audio
+from drumsamp_models.duplicates import Fingerprinter
 from drumsamp_models.errors import (
     AudioError,
     AudioTooLongError,
@@ -33,7 +34,7 @@ from drumsamp_models.errors import (
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Sample, SampleLibrary
-from . import storage, suggestions, waveforms
+from . import duplicates, storage, suggestions, waveforms
 from .access import check_library_name, check_sample_path, ensure_library, find_library, touch
 from .libraries import USER
 
@@ -121,12 +122,14 @@ def _check_format(header: audio.AudioInfo, name: str) -> None:
     raise ApiError(415, f"'{name}' is a {kind} file; accepted formats are {ACCEPTED_TEXT}")
 
 
-def _validate(path: str, name: str) -> audio.ScanResult:
+def _validate(path: str, name: str) -> tuple[audio.ScanResult, bytes | None]:
     """Check the header (format, rate, channels, length) and then decode the whole file in blocks with the model
     package's checks, keeping only its waveform peaks; 4xx naming the problem when it is not usable audio.
 
-    Returns the scan: the header (a ``ScanResult`` is an ``AudioInfo``) plus the peaks ``waveforms.store`` keeps."""
+    Returns the scan: the header (a ``ScanResult`` is an ``AudioInfo``) plus the peaks ``waveforms.store`` keeps;
+    and the near-duplicate fingerprint made from the same decode (``services.duplicates``)."""
     config = current_app.config
+    sink = Fingerprinter()  # keeps the signal at 16 kHz while it is decoded: 64 kB per second
     try:
         header = audio.info(path)
         _check_format(header, name)
@@ -135,6 +138,7 @@ def _validate(path: str, name: str) -> audio.ScanResult:
             max_duration=config["MAX_AUDIO_SECONDS"],
             max_samplerate=config["MAX_SAMPLE_RATE"],
             peaks=waveforms.PAIR_COUNTS,
+            sink=sink,
         )
     except NotAudioError:
         raise ApiError(415, f"'{name}' is not a supported audio file ({ACCEPTED_TEXT})") from None
@@ -142,7 +146,7 @@ def _validate(path: str, name: str) -> audio.ScanResult:
         raise ApiError(422, f"'{name}' is not accepted: {exc.reason}") from None
     except AudioError as exc:
         raise ApiError(400, f"'{name}' cannot be used: {exc.reason}") from None
-    return scan
+    return scan, duplicates.from_sink(sink)
 
 
 def _copy_analysis(target: Sample, user_id: int) -> None:
@@ -196,10 +200,10 @@ def save_upload(
         known = None if library is None else _known_content(library, name, content_hash)  # before any decoding
         if known is not None:
             return known
-        header = _validate(tmp, name)
+        upload = _Validated(tmp, content_hash, size, *_validate(tmp, name))
         for attempt in range(RETRIES):
             try:
-                return _record(user_id, lib_name, name, tmp, content_hash, size, header)
+                return _record(user_id, lib_name, name, upload)
             except IntegrityError:  # a concurrent upload of the same name (PostgreSQL): look again
                 if attempt == RETRIES - 1:
                     raise ApiError(409, f"'{name}' is being uploaded to '{lib_name}' concurrently; try again") from None
@@ -252,15 +256,25 @@ def ingest(
     return FileOutcome(result.name, result.outcome, result.message, result.duplicate_of)
 
 
-def _record(
-    user_id: int, lib_name: str, name: str, tmp: str, content_hash: str, size: int, header: audio.ScanResult
-) -> UploadResult:
+@dataclass(frozen=True)
+class _Validated:
+    """An uploaded file once validated: its temporary copy, content hash and size, the decode's header and peaks,
+    and its near-duplicate fingerprint."""
+
+    tmp: str
+    content_hash: str
+    size: int
+    header: audio.ScanResult
+    fingerprint: bytes | None
+
+
+def _record(user_id: int, lib_name: str, name: str, upload: _Validated) -> UploadResult:
     """Record the upload in one transaction that holds the lock of its content's stored file (see ``storage``)."""
     library = ensure_library(user_id, lib_name)
-    new_file = {(content_hash, header.format)}
+    new_file = {(upload.content_hash, upload.header.format)}
     storage.lock(user_id, new_file)  # from here to the commit no deletion can remove this content's file
     try:
-        result, old_file = _replace_or_add(user_id, library, name, tmp, content_hash, size, header)
+        result, old_file = _replace_or_add(user_id, library, name, upload)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -271,16 +285,11 @@ def _record(
 
 
 def _replace_or_add(
-    user_id: int,
-    library: SampleLibrary,
-    name: str,
-    tmp: str,
-    content_hash: str,
-    size: int,
-    header: audio.ScanResult,
+    user_id: int, library: SampleLibrary, name: str, upload: _Validated
 ) -> tuple[UploadResult, set[tuple[str, str]]]:
     """Within the locked transaction: check the library again, place the file, add or update the sample."""
     lib_name = library.name
+    tmp, content_hash, size, header = upload.tmp, upload.content_hash, upload.size, upload.header
     known = _known_content(library, name, content_hash)
     if known is not None:
         return known, set()
@@ -321,6 +330,7 @@ def _replace_or_add(
     sample.samplerate = header.samplerate
     sample.channels = header.channels
     waveforms.store(sample, header)
+    sample.fingerprint = upload.fingerprint
     db.session.flush()
     _copy_analysis(sample, user_id)
     touch(library, content=True)

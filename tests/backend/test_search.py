@@ -101,7 +101,9 @@ def test_entry_fields(library: User) -> None:
     assert set(kick) == {
         "name", "path", "folder", "duration", "format", "size", "samplerate", "channels",
         "isFavorite", "analysed", "class", "likelihood", "corrected", "modelClass", "tags", "addedAt",
+        "bpm", "bpmSource",
     }  # fmt: skip
+    assert (kick["bpm"], kick["bpmSource"]) == (None, None)  # a one-shot has no tempo (tests/backend/test_tempo.py)
     details = library.get(f"/sample/{LIB}/{path_url('Kits/909/kick.wav')}").get_json()
     for field in ("name", "duration", "format", "size", "samplerate", "channels", "isFavorite", "analysed"):
         assert kick[field] == details[field], field

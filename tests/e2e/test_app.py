@@ -23,7 +23,7 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.backend.test_restart import Server
 from tests.e2e.conftest import Axe
-from tests.e2e.samples import BROKEN, SNARE_VARIANTS, SOUNDS
+from tests.e2e.samples import BROKEN, DUPLICATES, LOOP_BPM, SNARE_VARIANTS, SOUNDS
 from tests.e2e.ui import (
     IS_ON_JS,
     SAMPLE_ROW,
@@ -470,6 +470,68 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         rejected_row = sample_row(page, all_paths[REJECTED]).locator("[data-testid=class-chip]")
         expect(rejected_row).to_contain_text(re.compile(rf"{SUGGESTED[REJECTED][0]}\s*\d+\s?%"))  # the tagger's
         assert api.sample(LIB, all_paths[REJECTED])["userClass"] is None
+
+    with step("loop tempo: BPM column, range filter, halve and back to the estimate"):
+        loops = {all_paths[p]: bpm for p, bpm in LOOP_BPM.items()}
+        for path, true_bpm in loops.items():
+            entry = search_entry(api, path)
+            assert entry["class"] == "Drumloop" and entry["bpmSource"] == "auto", entry
+            assert abs(entry["bpm"] - true_bpm) <= BPM_TOLERANCE * true_bpm, (path, entry["bpm"], true_bpm)
+            expect(sample_row(page, path).locator("[data-testid=bpm]")).to_have_text(rounded(entry["bpm"]))
+        one_shot = all_paths["Kits/909/snare.wav"]
+        expect(sample_row(page, one_shot).locator("[data-testid=bpm]")).to_have_text("")
+        fast = max(loops, key=loops.__getitem__)
+        page.get_by_label("BPM from").fill("120")
+        page.get_by_label("BPM to").fill("140")
+        wait_count(page, "shown === 1")
+        assert [r["path"] for r in all_rows(page)] == [fast]
+        page.get_by_label("BPM from").fill("")
+        page.get_by_label("BPM to").fill("")
+        wait_count(page, f"shown === {len(all_paths)}")
+        slow = min(loops, key=loops.__getitem__)
+        estimate = search_entry(api, slow)["bpm"]
+        click_row(sample_row(page, slow))
+        editor = page.locator("[data-testid=bpm-editor]")
+        expect(editor.get_by_label("Tempo (BPM)")).to_have_value(str(round(estimate, 1)).removesuffix(".0"))
+        with page.expect_response(saving("/samplebpm/update/", "PUT")) as response:
+            editor.get_by_role("button", name="÷2").click()
+        assert response.value.ok, response.value.text()
+        halved = round(estimate / 2, 1)
+        expect(sample_row(page, slow).locator("[data-testid=bpm]")).to_have_text(rounded(halved))
+        expect(editor).to_contain_text("set by you")
+        entry = search_entry(api, slow)
+        assert (entry["bpm"], entry["bpmSource"]) == (halved, "user"), entry
+        shot("07-loop-tempo")
+        with page.expect_response(saving("/samplebpm/update/", "PUT")) as response:
+            editor.get_by_role("button", name="Use the estimate").click()
+        assert response.value.ok, response.value.text()
+        expect(sample_row(page, slow).locator("[data-testid=bpm]")).to_have_text(rounded(estimate))
+        entry = search_entry(api, slow)
+        assert (entry["bpm"], entry["bpmSource"]) == (estimate, "auto"), entry
+
+    with step("duplicates: find them, keep the original, delete the copy"):
+        ((copy, original),) = ((all_paths[c], all_paths[o]) for c, o in DUPLICATES.items())
+        server_groups = [[s["name"] for s in g["samples"]] for g in api.get(f"/duplicates/{LIB}")["groups"]]
+        assert [sorted(g) for g in server_groups] == [sorted([copy, original])], server_groups
+        page.get_by_role("button", name="Find duplicates").click()
+        dialog = page.locator("[data-testid=duplicates]")
+        groups = dialog.locator("[data-testid=duplicate-group]")
+        expect(groups).to_have_count(1)
+        expect(groups.first).to_contain_text(file_name(copy))
+        expect(groups.first).to_contain_text(folder_of(original))
+        groups.first.get_by_role("radio", name=re.compile(rf"^Keep {re.escape(file_name(original))}")).check()
+        shot("08-duplicates")
+        axe(page, "duplicates")
+        with page.expect_response(saving(f"/duplicates/{quote(LIB)}/resolve", "POST")) as response:
+            page.get_by_role("button", name=re.compile(r"Keep one of each, delete 1")).click()
+        assert response.value.ok, response.value.text()
+        assert response.value.request.post_data_json == {"keep": original, "remove": [copy]}
+        expect(dialog).to_be_hidden()
+        expect(sample_row(page, copy)).to_have_count(0)
+        expect(sample_row(page, original)).to_have_count(1)
+        assert copy not in {s["path"] for s in api.get(f"/search/{LIB}", limit=1000)["samples"]}
+        assert api.get(f"/duplicates/{LIB}")["groups"] == []
+        del all_paths[next(c for c in DUPLICATES)]
 
     with step("keyboard help overlay"):
         help_overlay = page.locator("[data-testid=help-overlay]")

@@ -1,7 +1,8 @@
 """DrumSampler's models: drum one-shot tagger, custom tagger and recommender.
 
 Submodules keep the names of the original design: ``utils`` (pre-processing), ``tagger``,
-``ctagger`` and ``recommender``; ``audio`` and ``features`` hold the building blocks.
+``ctagger`` and ``recommender``; ``audio`` and ``features`` hold the building blocks; ``tempo`` gives a drum loop's
+BPM (``tempo.estimate_bpm(y, sr)``).
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1165,6 +1165,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/samplebpm/update/{lib_name}/{sample_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+                /**
+                 * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                 * @example kick.wav
+                 */
+                sample_name: components["parameters"]["SampleName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or clear the user's tempo of a sample (beyond the design)
+         * @description The user's value wins over the estimate (in /search and /sample, bpmSource `user`) whatever the sample's class;
+         *     `{"bpm": null}` clears it and the estimate shows again (for a Drumloop).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                    /**
+                     * @description The sample's path in the library (a plain file name, or e.g. Kits/909/kick.wav); each segment percent-encoded.
+                     * @example kick.wav
+                     */
+                    sample_name: components["parameters"]["SampleName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BpmUpdate"];
+                };
+            };
+            responses: {
+                200: components["responses"]["Message"];
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sample/{lib_name}/{sample_name}": {
         parameters: {
             query?: never;
@@ -1910,10 +1974,14 @@ export interface paths {
                     analysed?: boolean;
                     /** @description samples under this folder, at any depth (exact path, e.g. Kits/909) */
                     folder?: string;
-                    /** @description path (code-point order, as /get/library), name (file name, case-insensitive), class, confidence, duration, added or size; '-' before it for descending. Samples without a value come last; ties in path order. */
-                    sort?: "path" | "-path" | "name" | "-name" | "class" | "-class" | "confidence" | "-confidence" | "duration" | "-duration" | "added" | "-added" | "size" | "-size";
+                    /** @description path (code-point order, as /get/library), name (file name, case-insensitive), class, confidence, duration, added, size or bpm (the tempo shown); '-' before it for descending. Samples without a value come last; ties in path order. */
+                    sort?: "path" | "-path" | "name" | "-name" | "class" | "-class" | "confidence" | "-confidence" | "duration" | "-duration" | "added" | "-added" | "size" | "-size" | "bpm" | "-bpm";
                     offset?: number;
                     limit?: number;
+                    /** @description only samples with a tempo (bpm) of at least this */
+                    bpmMin?: number;
+                    /** @description only samples with a tempo (bpm) of at most this (not below bpmMin) */
+                    bpmMax?: number;
                 };
                 header?: never;
                 path: {
@@ -2074,6 +2142,146 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/duplicates/{lib_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Groups of the same recording under other names (beyond the design)
+         * @description Near-duplicates beyond identical bytes (which the upload refuses already): the same recording
+         *     gain-scaled, resampled, re-encoded (MP3, OGG/Vorbis), converted (bit depth, WAV/FLAC/AIFF, a mono mix)
+         *     or trimmed (silence, a few ms at the start); different recordings of one drum (velocity layers, round
+         *     robins) are not grouped unless one is a scaled copy of the other. Each sample's fingerprint is made
+         *     once, while its upload is validated; samples stored before fingerprints existed are counted in
+         *     `pending` until the next analysis makes theirs. Computed once per library version: answers with an
+         *     ETag; If-None-Match gives 304. Keep one of a group with POST /duplicates/{lib_name}/resolve (or
+         *     DELETE /sample for each of the others).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The groups. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicateGroups"];
+                    };
+                };
+                /** @description Not modified. */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/duplicates/{lib_name}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Library name (one path segment).
+                 * @example Drums
+                 */
+                lib_name: components["parameters"]["LibName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep one sample of a duplicate group and delete the others, in one transaction (beyond the design)
+         * @description Every sample of `remove` must be in `keep`'s group as GET /duplicates/{lib_name} gives it now (409
+         *     otherwise, and nothing is deleted); a name the library does not hold answers 404. The deleted
+         *     samples' audio is removed when no other sample uses it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description Library name (one path segment).
+                     * @example Drums
+                     */
+                    lib_name: components["parameters"]["LibName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "keep": "Kits/909/kick.wav",
+                     *       "remove": [
+                     *         "Downloads/kick 22k.flac",
+                     *         "Downloads/kick.mp3"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResolveDuplicates"];
+                };
+            };
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ResolvedDuplicates"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                507: components["responses"]["StorageFull"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2447,6 +2655,8 @@ export interface components {
              * @description when the user set userClass
              */
             correctedAt: string | null;
+            bpm: components["schemas"]["Bpm"];
+            bpmSource: components["schemas"]["BpmSource"];
         };
         ClassUpdate: {
             /**
@@ -2543,6 +2753,17 @@ export interface components {
             /** @description seconds */
             expiresIn: number;
         };
+        /** @description the loop's tempo in beats per minute: the user's value when set (any class), else the estimate of a sample whose class is Drumloop; null when neither */
+        Bpm: number | null;
+        /**
+         * @description where bpm comes from: user (PUT /samplebpm/update), auto (estimated during the analysis), null (no tempo)
+         * @enum {string|null}
+         */
+        BpmSource: "user" | "auto" | null;
+        BpmUpdate: {
+            /** @description the tempo in beats per minute (kept to two decimals); null clears the user's value (the estimate shows again) */
+            bpm: number | null;
+        };
         SearchSample: {
             /** @description the sample's path in the library */
             name: string;
@@ -2568,6 +2789,8 @@ export interface components {
             tags: components["schemas"]["Tag"][];
             /** Format: date-time */
             addedAt: string | null;
+            bpm: components["schemas"]["Bpm"];
+            bpmSource: components["schemas"]["BpmSource"];
         };
         SearchResult: {
             libname: string;
@@ -2606,6 +2829,46 @@ export interface components {
                  */
                 thumb: string | null;
             }[];
+        };
+        DuplicateSample: {
+            /** @description the sample's path in the library */
+            name: string;
+            /** @description seconds */
+            duration: number | null;
+            /**
+             * @description the container: WAV, AIFF, FLAC, OGG or MP3
+             * @example WAV
+             */
+            format: string | null;
+            /** @description bytes */
+            size: number | null;
+            samplerate: number | null;
+            channels: number | null;
+            isFavorite: boolean;
+        };
+        DuplicateGroup: {
+            /** @description the weakest of the pairs that join the group (each at least the threshold, 0.96) */
+            similarity: number;
+            /** @description the sample to keep first (a favourite, else lossless, else longer, higher rate, bigger), then the others in that order */
+            samples: components["schemas"]["DuplicateSample"][];
+        };
+        DuplicateGroups: {
+            libname: string;
+            /** @description samples without a fingerprint yet (stored before fingerprints existed; the next analysis makes them), in no group */
+            pending: number;
+            /** @description groups of two or more samples, the most similar first */
+            groups: components["schemas"]["DuplicateGroup"][];
+        };
+        ResolveDuplicates: {
+            /** @description the sample to keep */
+            keep: string;
+            /** @description samples to delete, each in the duplicate group of keep */
+            remove: string[];
+        };
+        ResolvedDuplicates: {
+            message: string;
+            kept: string;
+            removed: string[];
         };
         WaveformPeaks: {
             name: string;

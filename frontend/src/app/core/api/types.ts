@@ -26,6 +26,11 @@ export type UserTagsRequest = Schemas['UserTagsRequest'];
 export type UserTagsResponse = Schemas['UserTagsResponse'];
 export type Health = Schemas['Health'];
 export type TagReachChanges = Schemas['TagReachChanges'];
+export type DuplicateGroups = Schemas['DuplicateGroups'];
+export type DuplicateGroup = Schemas['DuplicateGroup'];
+export type DuplicateSample = Schemas['DuplicateSample'];
+export type ResolvedDuplicates = Schemas['ResolvedDuplicates'];
+export type BpmSource = Schemas['BpmSource'];
 export type Reach = 'strict' | 'balanced' | 'wide';
 
 /** The tagger's classes, in the order the app shows them. */

@@ -21,6 +21,7 @@ import { TimbreMapView } from '../map/timbre-map';
 import { Collected, filesFromDrop, filesFromInput } from '../upload/collect';
 import { UploadPanel } from '../upload/upload-panel';
 import { UploadService } from '../upload/upload.service';
+import { DuplicatesDialog, DuplicatesData, DuplicatesResult } from '../duplicates/duplicates-dialog';
 import { CorrectionsService } from './corrections.service';
 import { DetailPanel } from './detail-panel';
 import { ExportFilter, ExportService, download } from './export.service';
@@ -264,6 +265,20 @@ export class LibraryPage implements OnInit {
       },
       error: (error: unknown) => this.notify.error(error, 'Could not export the corrections'),
     });
+  }
+
+  // --- duplicates ------------------------------------------------------------------------------------------
+
+  protected findDuplicates(): void {
+    const data: DuplicatesData = { lib: this.name() };
+    this.dialog
+      .open<DuplicatesDialog, DuplicatesData, DuplicatesResult>(DuplicatesDialog, { data, width: '680px', maxHeight: '85vh' })
+      .afterClosed()
+      .pipe(filter((result): result is DuplicatesResult => !!result && result.remove.length > 0))
+      .subscribe((result) => {
+        for (const path of result.remove) this.player.forget(this.name(), path);
+        this.store.removed(result.remove);
+      });
   }
 
   // --- map -------------------------------------------------------------------------------------------------

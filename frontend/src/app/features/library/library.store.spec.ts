@@ -31,6 +31,8 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
     modelClass: cls,
     tags: cls === null ? [] : [[cls, 'auto', '0.900']],
     addedAt: '2026-01-01T00:00:00Z',
+    bpm: null,
+    bpmSource: null,
     ...extra,
   };
 }
@@ -587,6 +589,16 @@ describe('LibraryStore', () => {
       expect(store.rows().map((r) => r.path)).toEqual(['c.wav']);
       expect(store.selection().size).toBe(0);
       expect(store.active()).toBeNull();
+      http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
+    });
+
+    it('removed drops sounds the server deleted already, without a request of its own', () => {
+      given([sample(KICK), sample(SNARE), sample('c.wav')]);
+      store.select(SNARE);
+      store.removed([SNARE]);
+      expect(http.match((req) => req.method === 'DELETE')).toEqual([]);
+      expect(store.rows().map((r) => r.path)).toEqual([KICK, 'c.wav']);
+      expect(store.selection().size).toBe(0);
       http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
     });
   });

@@ -91,8 +91,8 @@ export function toRow(sample: SearchSample): Row {
     propagated,
     fileName: sample.path.slice(sample.path.lastIndexOf('/') + 1),
     key: { path: fold(sample.path), tags: sample.tags.map((t) => fold(t[0])) },
-    tempo: (sample as { bpm?: number | null }).bpm ?? null,
-    tempoByUser: (sample as { bpmSource?: string | null }).bpmSource === 'user',
+    tempo: sample.bpm ?? null,
+    tempoByUser: sample.bpmSource === 'user',
   };
 }
 
@@ -538,13 +538,16 @@ export class LibraryStore {
 
   remove(paths: string[]): void {
     const lib = this.lib();
-    this.each(paths, (path) => this.samples.remove(lib, path), 'Could not delete').subscribe((done) => {
-      const gone = new Set(done);
-      this.rows.update((rows) => rows.filter((row) => !gone.has(row.path)));
-      this.dropVanished();
-      this.notify.info(`Deleted ${done.length} ${done.length === 1 ? 'sound' : 'sounds'}`);
-      this.loadRecommendations();
-    });
+    this.each(paths, (path) => this.samples.remove(lib, path), 'Could not delete').subscribe((done) => this.removed(done));
+  }
+
+  /** Drops sounds the server has deleted already (e.g. duplicates resolved in one request) from the table. */
+  removed(paths: string[]): void {
+    const gone = new Set(paths);
+    this.rows.update((rows) => rows.filter((row) => !gone.has(row.path)));
+    this.dropVanished();
+    this.notify.info(`Deleted ${paths.length} ${paths.length === 1 ? 'sound' : 'sounds'}`);
+    this.loadRecommendations();
   }
 
   // --- helpers ---------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
   return {
     name: path, path, folder: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '',
     duration: 0.4, format: 'WAV', size: 1000, samplerate: 44100, channels: 1, isFavorite: false, analysed: true,
-    class: 'Kick', likelihood: 0.9, corrected: false, modelClass: 'Kick', tags: [['Kick', 'auto', '0.9']], addedAt: null,
+    class: 'Kick', likelihood: 0.9, corrected: false, modelClass: 'Kick', tags: [['Kick', 'auto', '0.9']], addedAt: null, bpm: null, bpmSource: null,
     ...extra,
   };
 }
