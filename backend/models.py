@@ -75,6 +75,8 @@ class SampleLibrary(db.Model):  # type: ignore[name-defined]
     content_version: Mapped[int] = mapped_column(Integer, default=0)
     map_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recs_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    tag_reach: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """How far custom tags spread (``ctagger`` reach, 0..1), set by ``POST /usertags/<lib>/reach``; NULL: strict."""
 
     user: Mapped[User] = relationship(back_populates="libraries")
     samples: Mapped[list[Sample]] = relationship(

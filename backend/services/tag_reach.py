@@ -47,11 +47,12 @@ def reach_value(raw: Any, parameter: str = "reach") -> float:
     return value
 
 
-def preview_reach(args: Mapping[str, Sequence[str]]) -> float:
-    """The reach of ``GET /usertags/<lib>/preview``'s query (``reach``, default: the package's); 400 otherwise."""
+def preview_reach(args: Mapping[str, Sequence[str]]) -> float | None:
+    """The reach of ``GET /usertags/<lib>/preview``'s query (``reach``; None when absent: the library's own);
+    400 otherwise."""
     values = query_values(args, ("reach",))
     if "reach" not in values:
-        return ctagger.REACH_LEVELS[ctagger.DEFAULT_REACH]
+        return None
     return reach_value(values["reach"][0])
 
 
@@ -92,6 +93,7 @@ def changes(library: SampleLibrary, reach: float) -> dict[str, Any]:
 
     return {
         "reach": reach,
+        "current": tagging.library_reach(library),
         "minConfidence": round(ctagger.reach_confidence(reach), 6),
         "added": listed(added),
         "removed": listed(removed),
@@ -99,16 +101,17 @@ def changes(library: SampleLibrary, reach: float) -> dict[str, Any]:
     }
 
 
-def preview(library: SampleLibrary, reach: float) -> dict[str, Any]:
-    """What propagating at ``reach`` would change (:func:`changes`); nothing is stored."""
-    return changes(library, reach)
+def preview(library: SampleLibrary, reach: float | None) -> dict[str, Any]:
+    """What propagating at ``reach`` (None: the library's own) would change (:func:`changes`); nothing is stored."""
+    return changes(library, tagging.library_reach(library) if reach is None else reach)
 
 
 def apply(library: SampleLibrary, reach: float) -> dict[str, Any]:
-    """Store the library's custom tags propagated once at ``reach``; what changed (:func:`changes`). The reach is not
-    remembered: the next propagation (a tag edit, ``POST /usertags``, a finished analysis) uses the default."""
+    """Make ``reach`` the library's and store its custom tags propagated at it; what changed (:func:`changes`). Every
+    later propagation (a tag edit, ``POST /usertags``, a finished analysis) uses it too."""
     tagging.lock_for_edit(library)
     body = changes(library, reach)
+    library.tag_reach = reach
     tagging.propagate(library, reach)
     db.session.commit()
-    return body
+    return {**body, "current": reach}

@@ -230,7 +230,10 @@ def _indexed_tags(query: Select[tuple[int, str]], index: LibraryIndex) -> dict[s
 
 def propagation(library: SampleLibrary, reach: float | str | None = None) -> dict[int, list[ctagger.TagScore]]:
     """``{sample id: propagated tags}`` that ``ctagger.propagate_tags`` derives from the library's user tags and
-    rejections at ``reach`` (default: the package's strict one; never below confidence 0.5); nothing is stored."""
+    rejections at ``reach`` (default: the library's, :func:`library_reach`; never below confidence 0.5); nothing is
+    stored."""
+    if reach is None:
+        reach = library_reach(library)
     vectors = knn.library_vectors(library)
     if vectors is None:
         return {}
@@ -256,10 +259,18 @@ def propagation(library: SampleLibrary, reach: float | str | None = None) -> dic
     return {sid: scores for sid, scores in out.items() if scores}
 
 
+def library_reach(library: SampleLibrary) -> float:
+    """The reach the library's custom tags spread at: the one last applied (``POST /usertags/<lib>/reach``), else
+    the package's default (strict)."""
+    if library.tag_reach is not None:
+        return library.tag_reach
+    return ctagger.REACH_LEVELS[ctagger.DEFAULT_REACH]
+
+
 @no_cycle_collection()  # tens of thousands of small objects for a large library: no full collections meanwhile
 def propagate(library: SampleLibrary, reach: float | str | None = None) -> None:
     """Replace the library's propagated tags by what the k-NN custom tagger derives from its user tags at ``reach``
-    (default: the package's)."""
+    (default: the library's, :func:`library_reach`)."""
     # one propagation per library at a time: on a server database two could each delete the old rows and
     # then insert the same new ones (SQLite, which serialises writers anyway, ignores FOR UPDATE)
     db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library.id).with_for_update())

@@ -83,8 +83,9 @@ def test_default_propagation_is_strict_and_stays_within_the_class(kits: tuple[Fl
 def test_preview_shows_what_a_wider_reach_adds_without_storing_it(kits: tuple[Flask, User]) -> None:
     _, user = kits
     before = propagated(user)
-    same = user.get("/usertags/Kits/preview").get_json()  # the default reach: what is stored
-    assert same["reach"] == ctagger.REACH_LEVELS["strict"] and same["minConfidence"] == ctagger.DEFAULT_MIN_CONFIDENCE
+    same = user.get("/usertags/Kits/preview").get_json()  # the library's reach, the default: what is stored
+    assert same["reach"] == same["current"] == ctagger.REACH_LEVELS["strict"]
+    assert same["minConfidence"] == ctagger.DEFAULT_MIN_CONFIDENCE
     assert same["added"] == [] and same["removed"] == [] and same["kept"] == len(before)
     wide = user.get("/usertags/Kits/preview?reach=wide")
     assert wide.status_code == 200
@@ -104,23 +105,34 @@ def test_preview_shows_what_a_wider_reach_adds_without_storing_it(kits: tuple[Fl
     assert {(e["name"], e["tag"]) for e in balanced["added"]} <= set(added)
 
 
-def test_applying_a_reach_stores_it_once(kits: tuple[Flask, User]) -> None:
+def test_an_applied_reach_is_stored_and_the_library_keeps_it(kits: tuple[Flask, User]) -> None:
     _, user = kits
     strict = propagated(user)
     preview = user.get("/usertags/Kits/preview?reach=wide").get_json()
+    assert preview["current"] == ctagger.REACH_LEVELS["strict"]
     applied = user.post("/usertags/Kits/reach", json={"reach": "wide"})
-    assert applied.status_code == 200 and applied.get_json() == preview
+    assert applied.status_code == 200 and applied.get_json() == {**preview, "current": 1.0}
     stored = propagated(user)
     assert set(stored) == set(strict) | {(e["name"], e["tag"]) for e in preview["added"]}
     assert all(c >= ctagger.CONFIDENCE_FLOOR for c in stored.values())
     sample = user.get(f"/sample/Kits/{path_url(preview['added'][0]['name'])}").get_json()
     assert [preview["added"][0]["tag"], "propagated"] in [t[:2] for t in sample["tags"]]
-    # back at the default, the preview shows what the next propagation takes away again
+    # the library keeps the reach: its preview is at wide, and the next propagations (the design's POST /usertags,
+    # a tag edit) spread at wide too
+    kept = user.get("/usertags/Kits/preview").get_json()
+    assert (kept["reach"], kept["current"], kept["added"], kept["removed"]) == (1.0, 1.0, [], [])
+    assert user.post("/usertags/Kits", json=[]).status_code == 200
+    assert propagated(user) == stored
+    name = next(iter(TAGS))
+    own = user.get(f"/sample/Kits/{path_url(name)}").get_json()["tags"]
+    assert user.put(f"/sampletag/update/Kits/{path_url(name)}", json={"tags": own}).status_code == 200
+    assert propagated(user) == stored
+    # back at strict, the preview shows what goes, and applying it makes strict the library's reach again
     back = user.get("/usertags/Kits/preview?reach=strict").get_json()
     assert {(e["name"], e["tag"]) for e in back["removed"]} == {(e["name"], e["tag"]) for e in preview["added"]}
-    # the design's POST /usertags propagates at the default reach: the wide tags go
-    assert user.post("/usertags/Kits", json=[]).status_code == 200
+    assert user.post("/usertags/Kits/reach", json={"reach": "strict"}).status_code == 200
     assert propagated(user) == strict
+    assert user.get("/usertags/Kits/preview").get_json()["current"] == ctagger.REACH_LEVELS["strict"]
 
 
 @pytest.mark.parametrize(

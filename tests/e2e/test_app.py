@@ -390,7 +390,9 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         shot("05b-spread-reach-preview")
         preview.get_by_role("button", name="Cancel").click()
         expect(preview).to_be_hidden()
+        expect(reach["strict"]).to_have_attribute("aria-pressed", "true")  # the library's reach again
         assert api.get(f"/usertags/{LIB}/preview", reach="strict")["added"] == [], "cancelling stored another reach"
+        assert api.get(f"/usertags/{LIB}/preview")["current"] == 0.1, "cancelling changed the library's reach"
         assert "dusty" in api.sample(LIB, spread_path)["rejectedTags"]
 
     with step("correct a sound's class"):

@@ -936,14 +936,15 @@ export interface paths {
          * @description Propagates the library's user tags (with its rejections) at `reach` without storing anything, and
          *     compares the result with the propagated tags stored now. A reach is `strict` (the default, 0.1:
          *     confidence ≥ 0.95), `balanced` (0.5: ≥ 0.75), `wide` (1: ≥ 0.5, the floor) or a number r from 0 to
-         *     1: propagated tags need a confidence of at least 1 - r/2. Unknown parameters, a parameter given twice
+         *     1: propagated tags need a confidence of at least 1 - r/2. Without `reach`, the library's own (`current`,
+         *     strict until another is applied): nothing added or removed. Unknown parameters, a parameter given twice
          *     and bad values answer 400 `parameter 'reach': ...`.
          */
         get: {
             parameters: {
                 query?: {
                     /**
-                     * @description strict, balanced, wide, or a number from 0 to 1 (default: strict)
+                     * @description strict, balanced, wide, or a number from 0 to 1 (default: the library's reach)
                      * @example wide
                      */
                     reach?: ("strict" | "balanced" | "wide") | number;
@@ -1000,8 +1001,8 @@ export interface paths {
         /**
          * Propagate the custom tags once at another reach and store them (beyond the design)
          * @description Replaces the library's propagated tags by those of `reach` (as `/usertags/{lib_name}/preview`
-         *     shows them) and answers what changed. The reach is not remembered: the next propagation (a tag
-         *     edit, `POST /usertags`, a finished analysis) uses the default, `strict`, again.
+         *     shows them) and answers what changed. The library remembers it: every later propagation (a tag
+         *     edit, `POST /usertags`, a finished analysis) uses it, until another reach is applied.
          */
         post: {
             parameters: {
@@ -2603,6 +2604,8 @@ export interface components {
         TagReachChanges: {
             /** @description the reach as a number (strict 0.1, balanced 0.5, wide 1) */
             reach: number;
+            /** @description the library's reach, which every propagation uses: the last one applied with POST /usertags/{lib_name}/reach, else strict (0.1) */
+            current: number;
             /** @description 1 - reach/2, never below the floor 0.5 */
             minConfidence: number;
             /** @description propagated tags that reach gives and the library does not hold now, by sample path then tag */

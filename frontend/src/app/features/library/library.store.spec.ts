@@ -100,6 +100,7 @@ describe('LibraryStore', () => {
     store.stop();
     http.match((req) => req.url.startsWith('/similar/')); // the detail panel's neighbours follow the active row
     http.match((req) => req.url.startsWith('/suggestions/')); // class suggestions are read on open and after corrections
+    http.match((req) => req.url.endsWith('/preview') && !req.params.has('reach')); // the library's reach, read on open
     http.verify();
   });
 
@@ -590,6 +591,30 @@ describe('LibraryStore', () => {
       expect(store.selection().size).toBe(0);
       expect(store.active()).toBeNull();
       http.expectOne(`/recommendations/${LIB_URL}/explained`).flush([]);
+    });
+
+    it('open reads the library reach; a preview and its cancel leave it; applying another makes it the library one', () => {
+      store.open(LIB);
+      const current = http.expectOne((req) => req.url === `/usertags/${LIB_URL}/preview` && !req.params.has('reach'));
+      current.flush({ reach: 0.5, current: 0.5, minConfidence: 0.75, added: [], removed: [], kept: 3 });
+      expect(store.libraryReach()).toBe('balanced');
+      expect(store.reach()).toBe('balanced');
+      store.previewReach('wide');
+      const wide = http.expectOne((req) => req.url === `/usertags/${LIB_URL}/preview` && req.params.get('reach') === 'wide');
+      wide.flush({ reach: 1, current: 0.5, minConfidence: 0.5, added: [{ name: KICK, tag: 'dark', confidence: 0.6 }], removed: [], kept: 3 });
+      expect(store.reach()).toBe('wide');
+      store.cancelReach();
+      expect(store.reach()).toBe('balanced');
+      expect(store.reachPreview()).toBeNull();
+      store.previewReach('wide');
+      http.expectOne((req) => req.params.get('reach') === 'wide')
+        .flush({ reach: 1, current: 0.5, minConfidence: 0.5, added: [{ name: KICK, tag: 'dark', confidence: 0.6 }], removed: [], kept: 3 });
+      store.applyReach();
+      const apply = http.expectOne(`/usertags/${LIB_URL}/reach`);
+      expect(apply.request.body).toEqual({ reach: 'wide' });
+      apply.flush({ reach: 1, current: 1, minConfidence: 0.5, added: [{ name: KICK, tag: 'dark', confidence: 0.6 }], removed: [], kept: 3 });
+      expect(store.libraryReach()).toBe('wide');
+      http.match(() => true); // the open's and the spread's reloads: other tests cover them
     });
 
     it('removed drops sounds the server deleted already, without a request of its own', () => {

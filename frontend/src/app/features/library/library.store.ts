@@ -3,7 +3,7 @@ import { Injectable, computed, inject, signal } from '@angular/core';
 import { toObservable, toSignal } from '@angular/core/rxjs-interop';
 import {
   Observable, Subscription, catchError, concatMap, debounceTime, forkJoin, from, map, mergeMap, of, range, startWith,
-  switchMap, toArray,
+  switchMap, tap, toArray,
 } from 'rxjs';
 
 import type { ExplainedRecommendation, Job, Reach, SearchSample, Similar, Tag, TagReachChanges } from '../../core/api/types';
@@ -96,6 +96,12 @@ export function toRow(sample: SearchSample): Row {
   };
 }
 
+/** The named reach of a number the server answers (strict 0.1, balanced 0.5, wide 1; another number: the nearest). */
+export function reachName(value: number): Reach {
+  const levels: [Reach, number][] = [['strict', 0.1], ['balanced', 0.5], ['wide', 1]];
+  return levels.reduce((best, level) => (Math.abs(level[1] - value) < Math.abs(best[1] - value) ? level : best))[0];
+}
+
 function compareRows(a: Row, b: Row, key: SortKey, descending: boolean): number {
   const value = (row: Row): string | number | null => {
     switch (key) {
@@ -147,6 +153,8 @@ export class LibraryStore {
   readonly spread = signal<SpreadSuggestion[] | null>(null);
   /** How far tags spread (strict by default: few tags, nearly all right) and the preview of a wider reach. */
   readonly reach = signal<Reach>('strict');
+  /** The library's own reach, which every propagation uses (the server remembers the last one applied). */
+  readonly libraryReach = signal<Reach>('strict');
   readonly reachPreview = signal<TagReachChanges | null>(null);
   /** Classes suggested from the user's corrections of similar sounds, waiting for review. */
   readonly classSuggestions = signal<ClassSuggestion[]>([]);
@@ -263,6 +271,22 @@ export class LibraryStore {
     this.startAnalysis();
     this.loadRecommendations();
     this.loadSuggestions();
+    this.loadReach();
+  }
+
+  /** Reads the library's reach (a preview without a reach: no changes, just `current`). */
+  loadReach(): void {
+    const lib = this.lib();
+    this.reachPreview.set(null);
+    this.tagsApi.preview(lib).subscribe({
+      next: (answer) => {
+        if (this.lib() !== lib) return;
+        const reach = reachName(answer.current);
+        this.libraryReach.set(reach);
+        this.reach.set(reach);
+      },
+      error: () => undefined, // the default stays; the spread review still works
+    });
   }
 
   loadSuggestions(): void {
@@ -498,7 +522,7 @@ export class LibraryStore {
 
   closeSpread(): void {
     this.spread.set(null);
-    this.reachPreview.set(null);
+    this.cancelReach();
   }
 
   /** Shows what spreading at another reach would add (or remove), before it is applied. */
@@ -515,7 +539,14 @@ export class LibraryStore {
     const reach = this.reach();
     const tags = [...new Set((this.reachPreview()?.added ?? []).map((change) => change.tag))];
     this.reachPreview.set(null);
-    this.runSpread(this.tagsApi.applyReach(this.lib(), reach), tags.length ? tags : null, 'Could not spread the tags');
+    const request = this.tagsApi.applyReach(this.lib(), reach).pipe(tap((answer) => this.libraryReach.set(reachName(answer.current))));
+    this.runSpread(request, tags.length ? tags : null, 'Could not spread the tags');
+  }
+
+  /** Closes the preview of another reach: the library's stays. */
+  cancelReach(): void {
+    this.reachPreview.set(null);
+    this.reach.set(this.libraryReach());
   }
 
   /** Sets the class of the given sounds (a correction, which teaches similar sounds); null: the tagger's class again. */

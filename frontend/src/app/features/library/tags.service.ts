@@ -18,12 +18,14 @@ export class TagsService {
     return this.http.post<UserTagsResponse>(libUrl('usertags', lib), entries);
   }
 
-  /** What spreading at `reach` would add and remove, compared with what is stored; nothing is stored. */
-  preview(lib: string, reach: Reach): Observable<TagReachChanges> {
-    return this.http.get<TagReachChanges>(`${libUrl('usertags', lib)}/preview`, { params: new HttpParams().set('reach', reach) });
+  /** What spreading at `reach` (default: the library's own, `current`) would add and remove, compared with what is
+   * stored; nothing is stored. */
+  preview(lib: string, reach?: Reach): Observable<TagReachChanges> {
+    const params = reach === undefined ? new HttpParams() : new HttpParams().set('reach', reach);
+    return this.http.get<TagReachChanges>(`${libUrl('usertags', lib)}/preview`, { params });
   }
 
-  /** Spreads the library's user tags at `reach` and stores the result. */
+  /** Spreads the library's user tags at `reach` and stores the result; the library keeps that reach. */
   applyReach(lib: string, reach: Reach): Observable<TagReachChanges> {
     return this.http.post<TagReachChanges>(`${libUrl('usertags', lib)}/reach`, { reach });
   }
