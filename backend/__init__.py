@@ -2,7 +2,8 @@
 
 ``create_app()`` reads its configuration from environment variables (``backend.config``), binds the
 extensions, registers one blueprint per resource and the JSON error handlers, and attaches the
-background job runner (``app.extensions["drumsampler.jobs"]``), which starts with the first request.
+background job runner (``app.extensions["drumsampler.jobs"]``): it queues analysis jobs for the workers, and runs
+them itself only where ``ANALYSIS_IN_PROCESS`` is set (the tests; see ``backend.jobs``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .services.storage import tmp_dir
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 RATE_LIMITED_VIEWS = ("auth.register", "auth.login")
 JOBS_KEY = "drumsampler.jobs"
+MIGRATION_LOCK_KEY = 0x44534D50  # the advisory lock of migrations on PostgreSQL ("DSMP")
 
 
 @event.listens_for(Engine, "connect")
@@ -189,6 +191,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, s
         runner.start()
 
     @app.before_request
+    def _no_nul() -> tuple[Response, int] | None:
+        """404 for a NUL character in the path: no library or sample name holds one (PostgreSQL's text cannot)."""
+        if "\x00" in request.path:
+            return error_response(404, "no library or sample has a NUL character (%00) in its name")
+        return None
+
+    @app.before_request
     def _small_bodies() -> None:
         """Only uploads (multipart) may be large: every other body is read whole, so it gets the JSON limit."""
         if request.mimetype != "multipart/form-data":
@@ -198,15 +207,26 @@ def create_app(test_config: Mapping[str, Any] | None = None, env: Mapping[str, s
 
 
 def upgrade_database(app: Flask) -> None:
-    """Bring the database schema to the newest migration (serialised by a file lock in the instance folder)."""
+    """Bring the database schema to the newest migration, serialised by a file lock in the instance folder and, on
+    PostgreSQL, by an advisory lock (web servers and workers on several machines may start together)."""
     import fcntl
 
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
     lock_path = Path(app.config["DATA_DIR"]) / ".migrate.lock"
     with open(lock_path, "w") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            upgrade(directory=MIGRATIONS_DIR)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect() as connection:
+                    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    try:
+                        upgrade(directory=MIGRATIONS_DIR)
+                    finally:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                        connection.commit()
+            else:
+                upgrade(directory=MIGRATIONS_DIR)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

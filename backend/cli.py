@@ -71,6 +71,13 @@ def import_command(folder: Path, mail: str, lib_name: str, no_analyse: bool, rep
             click.echo("error: the server's storage is full; free space and run the import again to continue", err=True)
             sys.exit(1)
         raise
+    if result.job_id and current_app.config["CELERY_BROKER_URL"]:
+        from .jobs import runner
+
+        try:
+            runner().submit(result.job_id)  # Celery workers get it now (a local worker's sweep finds it by itself)
+        except ApiError as exc:
+            click.echo(f"warning: {exc.message}; the job is queued for the next worker start", err=True)
     _print_summary(result, folder, lib_name, user_id, show)
     if report is not None:
         _write_report(report, result, folder, lib_name)

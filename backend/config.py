@@ -80,6 +80,14 @@ def load_or_create_secret(data_dir: Path) -> str:
     return secret
 
 
+def database_uri(url: str) -> str:
+    """``DATABASE_URL`` as SQLAlchemy takes it: ``postgres://`` and ``postgresql://`` use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def from_env(
     env: Mapping[str, str] | None = None, default_data_dir: str | os.PathLike[str] = "instance"
 ) -> dict[str, Any]:
@@ -90,7 +98,8 @@ def from_env(
     secret = env.get("JWT_SECRET_KEY", "").strip() or load_or_create_secret(data_dir)
     if len(secret) < 32:
         raise ValueError("JWT_SECRET_KEY must be at least 32 characters long")
-    database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'drumsampler.db'}"
+    database_url = database_uri(env.get("DATABASE_URL", "").strip()) or f"sqlite:///{data_dir / 'drumsampler.db'}"
+    broker_url = env.get("CELERY_BROKER_URL", "").strip()
     max_upload_mb = _float(env, "MAX_UPLOAD_MB", 50.0)
     max_batch_files = _int(env, "MAX_BATCH_FILES", 100, 1)
     # A batch holds at least one file of the largest size allowed.
@@ -131,6 +140,14 @@ def from_env(
         # a file part for the boundary, so it must stay well above that buffer (64 KiB): 1 MiB.
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
         "MAX_AUDIO_SECONDS": _float(env, "MAX_AUDIO_SECONDS", 60.0),
+        # Where analysis jobs run (docs/architecture.md, "Jobs and workers"): with CELERY_BROKER_URL, Celery workers
+        # (`celery -A backend.worker worker`); without, a local worker process (`python -m backend.local_worker`) that
+        # takes them from the database. ANALYSIS_IN_PROCESS: this process runs the local worker's threads itself
+        # (tests, `flask run`); the web server never does by default, so it never loads TensorFlow.
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": env.get("CELERY_RESULT_BACKEND", "").strip() or broker_url,
+        "CELERY_VISIBILITY_TIMEOUT": _float(env, "CELERY_VISIBILITY_TIMEOUT", 3600.0),
+        "ANALYSIS_IN_PROCESS": _bool(env, "ANALYSIS_IN_PROCESS", False),
         "ANALYSIS_WORKERS": _int(env, "ANALYSIS_WORKERS", 1, 1),
         "ANALYSIS_CHUNK": _int(env, "ANALYSIS_CHUNK", 8, 1),
         "ANALYSIS_PAUSE_SECONDS": _float(env, "ANALYSIS_PAUSE_SECONDS", 0.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, request
@@ -40,25 +41,38 @@ def json_body() -> Any:
         raise ApiError(400, "the request body is not valid JSON") from None
     if not _valid_text(body):
         raise ApiError(400, "the request body holds text that is not valid Unicode (a lone surrogate such as \\ud800)")
+    if _has_nul(body):  # PostgreSQL's text cannot hold it; no name, tag or mail needs it
+        raise ApiError(400, "the request body holds a NUL character (\\u0000)")
     return body
 
 
-def _valid_text(body: Any) -> bool:
-    """Whether every string (keys included) of a parsed JSON value encodes as UTF-8 (no lone surrogates)."""
+def _strings(body: Any) -> Iterator[str]:
+    """Every string (keys included) of a parsed JSON value."""
     stack = [body]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
+            yield item
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
+
+
+def _has_nul(body: Any) -> bool:
+    """Whether a string (keys included) of a parsed JSON value holds a NUL character."""
+    return any("\x00" in item for item in _strings(body))
+
+
+def _valid_text(body: Any) -> bool:
+    """Whether every string (keys included) of a parsed JSON value encodes as UTF-8 (no lone surrogates)."""
+    for item in _strings(body):
+        if not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
     return True
 
 
@@ -76,6 +90,8 @@ def credentials() -> tuple[str, str]:
     mail, password = fields.get("mail"), fields.get("password")
     if not isinstance(mail, str) or not mail:
         raise ApiError(400, "'mail' is required")
+    if "\x00" in mail:
+        raise ApiError(400, "'mail' holds a NUL character")
     if not isinstance(password, str) or not password:
         raise ApiError(400, "'password' is required")
     return mail, password

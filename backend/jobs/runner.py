@@ -1,4 +1,9 @@
-"""Background jobs: a pool of daemon threads behind ``submit(job_id)``, plus a sweeper that resumes jobs.
+"""Background jobs: one interface (``submit(job_id)``, ``complete``), two backends.
+
+Without a broker, the job table is the queue: the local worker process (``python -m backend.local_worker``, or the
+threads of this process when ``ANALYSIS_IN_PROCESS`` is set, as in the tests) runs a pool of daemon threads plus a
+sweeper that takes queued jobs and resumes orphaned ones. With ``CELERY_BROKER_URL``, ``submit`` hands the job to
+Celery workers (``backend.worker``). The web server itself never analyses, so it never loads TensorFlow.
 
 A job is claimed with a compare-and-swap on its ``owner`` column, so any number of processes (gunicorn
 workers, or separate worker processes of a scale-out setup) can share one database: each job runs in
@@ -79,10 +84,13 @@ def claim(job_id: str, owner: str, stale_seconds: float) -> bool:
 
 
 class JobRunner:
-    """Runs analysis jobs of one app on ``ANALYSIS_WORKERS`` daemon threads; ``start`` also starts the sweeper."""
+    """Runs analysis jobs of one app on ``ANALYSIS_WORKERS`` daemon threads (``start`` also starts the sweeper) when
+    this process is a local worker (``ANALYSIS_IN_PROCESS``); otherwise only queues them and waits for them."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self.in_process = app.config["ANALYSIS_IN_PROCESS"]
+        self.celery = bool(app.config["CELERY_BROKER_URL"]) and not self.in_process
         self.workers = app.config["ANALYSIS_WORKERS"]
         self.poll = app.config["JOB_POLL_SECONDS"]
         self.stale = app.config["JOB_STALE_SECONDS"]
@@ -94,13 +102,15 @@ class JobRunner:
         self._warm = threading.Event()
         self._waiting: dict[int, int] = {}
         self._pruned_at = 0.0
+        self._threads: list[threading.Thread] = []
 
     def start(self, warm_up: bool = False) -> None:
         """Start the worker threads and the sweeper in this process (idempotent, fork-aware).
 
-        With ``warm_up``, the first worker thread first loads the tagger (see :meth:`wait_warm`).
+        With ``warm_up``, the first worker thread first loads the tagger (see :meth:`wait_warm`). Nothing to start
+        in a process that is no worker (the web server): its jobs run elsewhere.
         """
-        if self._pid == os.getpid():
+        if self._pid == os.getpid() or not self.in_process:
             return
         with self._lock:
             if self._pid == os.getpid():
@@ -112,11 +122,13 @@ class JobRunner:
             self._warm = threading.Event()
             if not warm_up:
                 self._warm.set()
-            for i in range(self.workers):
-                worker = threading.Thread(target=self._work, args=(warm_up and i == 0,), name=f"analysis-{i}")
-                worker.daemon = True
-                worker.start()
-            threading.Thread(target=self._sweep, name="analysis-sweeper", daemon=True).start()
+            self._threads = [
+                threading.Thread(target=self._work, args=(warm_up and i == 0,), name=f"analysis-{i}", daemon=True)
+                for i in range(self.workers)
+            ]
+            self._threads.append(threading.Thread(target=self._sweep, name="analysis-sweeper", daemon=True))
+            for thread in self._threads:
+                thread.start()
 
     def wait_warm(self, timeout: float) -> bool:
         """Wait until the warm-up asked of :meth:`start` is over (True), at most ``timeout`` seconds.
@@ -130,10 +142,25 @@ class JobRunner:
         """Ask the threads to stop after their current chunk (jobs stay claimable by others)."""
         self._stop.set()
 
+    def join(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds in all) for the threads that :meth:`stop` asked to stop."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def submit(self, job_id: str) -> None:
-        """Run job ``job_id`` in the background, unless another worker already holds it."""
-        self.start()
-        self._queue.put(job_id)
+        """Run job ``job_id`` in the background, unless another worker already holds it.
+
+        Local worker threads of this process take it at once; Celery workers get it through the broker; otherwise
+        it stays queued in the job table, where the local worker process's sweep finds it.
+        """
+        if self.celery:
+            from .dispatch import send
+
+            send(job_id)
+        elif self.in_process:
+            self.start()
+            self._queue.put(job_id)
 
     @contextlib.contextmanager
     def waiting_slot(self, user_id: int) -> Iterator[None]:

@@ -24,11 +24,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 from flask import current_app
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError
@@ -47,6 +48,7 @@ class Outcome:
     """The analysis of one sound: results, or the reason it failed."""
 
     tag: str | None = None
+    subclass: str | None = None
     likelihood: float | None = None
     likelihoods: dict[str, float] | None = None
     embedding: bytes | None = None
@@ -91,6 +93,7 @@ def analyse_files(paths: list[str]) -> dict[str, Outcome]:
     for path, result in report.results.items():
         out[path] = Outcome(
             tag=result.tag,
+            subclass=result.subclass,
             likelihood=float(max(result.likelihoods.values())),
             likelihoods={k: round(float(v), 6) for k, v in result.likelihoods.items()},
             embedding=_float32_bytes(result.embedding),
@@ -229,6 +232,7 @@ def _store(
         "analysis_runs": Sample.analysis_runs + 1,
         "analysis_error": outcome.error,
         "auto_tag": outcome.tag,
+        "subclass": outcome.subclass,
         "auto_likelihood": outcome.likelihood,
         "likelihoods": outcome.likelihoods,
         "embedding": outcome.embedding,
@@ -248,17 +252,10 @@ def _store(
     return result.rowcount == 1
 
 
-def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: False) -> None:
-    """Analyse the job's library chunk by chunk while ``owner`` holds the job; then refresh derived data."""
-    chunk = current_app.config["ANALYSIS_CHUNK"]
-    pause = current_app.config["ANALYSIS_PAUSE_SECONDS"]
-    while not should_stop():
-        job = db.session.get(Job, job_id)
-        if job is None or job.owner != owner or job.state != "running":
-            db.session.rollback()
-            return
-        library = db.session.get(SampleLibrary, job.library_id)
-        rows = db.session.execute(
+def _pending_rows(conditions: list[ColumnElement[bool]], limit: int | None) -> list[Row[Any]]:
+    """The pending samples that ``conditions`` select, in id order, with what the analysis needs to know of them."""
+    return list(
+        db.session.execute(
             select(
                 Sample.id,
                 Sample.name,
@@ -270,66 +267,110 @@ def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: F
                 Sample.user_class,
                 tempo.missing_filter().label("no_bpm"),
             )
-            .where(*pending_filter(job.library_id))
+            .where(*conditions)
             .order_by(Sample.id)
-            .limit(chunk)
+            .limit(limit)
         ).all()
-        if not rows or library is None:
-            _finish(job, library)
-            return
-        user_id = job.user_id
-        db.session.rollback()  # no read transaction open during the computation
-        paths = {row.id: str(storage.audio_path(user_id, row.content_hash, row.format)) for row in rows}
-        stale = sorted({paths[row.id] for row in rows if row.stale})
-        outcomes = analyse_files(stale) if stale else {}
-        waves = {path: waveforms.compute(path) for path in sorted({paths[row.id] for row in rows if row.no_peaks})}
-        unprinted = sorted({paths[row.id] for row in rows if row.no_fingerprint})
-        prints = {path: duplicates.compute(path) for path in unprinted}
-        bpms = {  # loops only: one-shots are never decoded for a tempo
-            row.id: tempo.estimate_file(paths[row.id])
-            for row in rows
-            if tempo.wants_estimate(row.stale, row.no_bpm, row.user_class, outcomes.get(paths[row.id], Outcome()).tag)
-        }
+    )
+
+
+def pending_ids(library_id: int) -> list[int]:
+    """The ids of the library's pending samples, in order (what a Celery job splits into chunks)."""
+    return list(db.session.scalars(select(Sample.id).where(*pending_filter(library_id)).order_by(Sample.id)))
+
+
+def run_job(job_id: str, owner: str, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Analyse the job's library chunk by chunk while ``owner`` holds the job; then refresh derived data."""
+    chunk = current_app.config["ANALYSIS_CHUNK"]
+    pause = current_app.config["ANALYSIS_PAUSE_SECONDS"]
+    while not should_stop():
         job = db.session.get(Job, job_id)
-        if job is None or job.owner != owner:
+        if job is None or job.owner != owner or job.state != "running":
             db.session.rollback()
             return
-        failed = dict(job.failed or {})
-        stored = analysed = 0
-        for row in rows:
-            wave, wave_error = waves.get(paths[row.id], (None, None))
-            if row.stale:
-                outcome = outcomes[paths[row.id]]
-                if _store(row.id, row.content_hash, outcome, wave, bpms.get(row.id)):
-                    stored += 1
-                    analysed += 1
-                    if outcome.error:
-                        failed[row.name] = outcome.error
-            elif wave is not None and waveforms.store_missing(row.id, row.content_hash, wave):
-                stored += 1
-                if wave_error:
-                    failed[row.name] = f"no waveform: {wave_error}"
-            fingerprint, print_error = prints.get(paths[row.id], (None, None))
-            if fingerprint is not None and duplicates.store_missing(row.id, row.content_hash, fingerprint):
-                stored += not (row.stale or row.no_peaks)  # counted once: a sample that only lacked its fingerprint
-                if print_error:
-                    failed.setdefault(row.name, f"no fingerprint: {print_error}")
-            if not row.stale and row.id in bpms and tempo.store_missing(row.id, row.content_hash, bpms[row.id]):
-                stored += not (row.no_peaks or row.no_fingerprint)  # counted once: a loop that only lacked its tempo
-        job.done += stored
-        job.failed = failed
-        job.heartbeat = time.time()
-        job.total = job.done + max(0, count_pending(job.library_id))
         library = db.session.get(SampleLibrary, job.library_id)
-        if library is not None and stored:
-            touch(library, content=bool(analysed))  # new peaks change the thumbnails' version, not the content
-        db.session.commit()
+        rows = _pending_rows(pending_filter(job.library_id), chunk)
+        if not rows or library is None:
+            finish(job, library)
+            return
+        if not _analyse_rows(job_id, job.user_id, rows, lambda job: job.owner == owner):
+            return
         if pause:
             time.sleep(pause)
     db.session.rollback()
 
 
-def _finish(job: Job, library: SampleLibrary | None) -> None:
+def run_chunk(job_id: str, sample_ids: list[int]) -> int:
+    """Analyse those of ``sample_ids`` that are still pending, for an active job (a Celery task: idempotent, any
+    number of them at once on one job); how many were pending."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.state not in ACTIVE:
+        db.session.rollback()
+        return 0
+    rows = _pending_rows([*pending_filter(job.library_id), Sample.id.in_(sample_ids)], None)
+    if rows:
+        _analyse_rows(job_id, job.user_id, rows, lambda job: job.state in ACTIVE)
+    db.session.rollback()
+    return len(rows)
+
+
+def _analyse_rows(job_id: str, user_id: int, rows: list[Row[Any]], still_wanted: Callable[[Job], bool]) -> bool:
+    """Compute what ``rows`` lack outside any transaction, then store it with the job's progress in one transaction
+    (the job's row locked first: chunks of one job may commit at once); False when the job is no longer wanted."""
+    db.session.rollback()  # no read transaction open during the computation
+    paths = {row.id: str(storage.audio_path(user_id, row.content_hash, row.format)) for row in rows}
+    stale = sorted({paths[row.id] for row in rows if row.stale})
+    outcomes = analyse_files(stale) if stale else {}
+    waves = {path: waveforms.compute(path) for path in sorted({paths[row.id] for row in rows if row.no_peaks})}
+    unprinted = sorted({paths[row.id] for row in rows if row.no_fingerprint})
+    prints = {path: duplicates.compute(path) for path in unprinted}
+    bpms = {  # loops only: one-shots are never decoded for a tempo
+        row.id: tempo.estimate_file(paths[row.id])
+        for row in rows
+        if tempo.wants_estimate(row.stale, row.no_bpm, row.user_class, outcomes.get(paths[row.id], Outcome()).tag)
+    }
+    db.session.execute(  # the job's row lock (PostgreSQL) or the database's write lock (SQLite) first
+        update(Job).where(Job.id == job_id).values(heartbeat=time.time()).execution_options(synchronize_session=False)
+    )
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None or not still_wanted(job):
+        db.session.rollback()
+        return False
+    failed = dict(job.failed or {})
+    stored = analysed = 0
+    for row in rows:
+        wave, wave_error = waves.get(paths[row.id], (None, None))
+        if row.stale:
+            outcome = outcomes[paths[row.id]]
+            if _store(row.id, row.content_hash, outcome, wave, bpms.get(row.id)):
+                stored += 1
+                analysed += 1
+                if outcome.error:
+                    failed[row.name] = outcome.error
+        elif wave is not None and waveforms.store_missing(row.id, row.content_hash, wave):
+            stored += 1
+            if wave_error:
+                failed[row.name] = f"no waveform: {wave_error}"
+        fingerprint, print_error = prints.get(paths[row.id], (None, None))
+        if fingerprint is not None and duplicates.store_missing(row.id, row.content_hash, fingerprint):
+            stored += not (row.stale or row.no_peaks)  # counted once: a sample that only lacked its fingerprint
+            if print_error:
+                failed.setdefault(row.name, f"no fingerprint: {print_error}")
+        if not row.stale and row.id in bpms and tempo.store_missing(row.id, row.content_hash, bpms[row.id]):
+            stored += not (row.no_peaks or row.no_fingerprint)  # counted once: a loop that only lacked its tempo
+    job.done += stored
+    job.failed = failed
+    job.heartbeat = time.time()
+    job.total = job.done + max(0, count_pending(job.library_id))
+    library = db.session.get(SampleLibrary, job.library_id)
+    if library is not None and stored:
+        touch(library, content=bool(analysed))  # new peaks change the thumbnails' version, not the content
+    db.session.commit()
+    return True
+
+
+def finish(job: Job, library: SampleLibrary | None) -> None:
+    """Mark the job done (nothing left pending), then refresh the library's map and recommendations."""
     job.state = "done"
     job.finished_at = utcnow()
     job.total = job.done

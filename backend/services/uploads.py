@@ -164,7 +164,16 @@ def _copy_analysis(target: Sample, user_id: int) -> None:
     )
     if source is None:
         return
-    columns = ("analysis_error", "auto_tag", "auto_likelihood", "likelihoods", "embedding", "descriptors", "non_drum")
+    columns = (
+        "analysis_error",
+        "auto_tag",
+        "subclass",
+        "auto_likelihood",
+        "likelihoods",
+        "embedding",
+        "descriptors",
+        "non_drum",
+    )
     for column in columns:
         setattr(target, column, getattr(source, column))
     target.analyzed_hash = source.analyzed_hash
@@ -302,7 +311,7 @@ def _replace_or_add(
     target = storage.audio_path(user_id, content_hash, header.format)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
+        os.link(tmp, target)  # not a move: a retry of this transaction (PostgreSQL) places it again if rolled back
     old_file: set[tuple[str, str]] = set()
     if sample is None:
         sample = Sample(library=library, name=name)
@@ -315,7 +324,7 @@ def _replace_or_add(
                 sample.tag_links.remove(link)
         sample.rejected_tags.clear()  # new content: the user has not said no to anything about it yet
         sample.auto_tag = sample.auto_likelihood = sample.likelihoods = sample.embedding = sample.descriptors = None
-        sample.non_drum = None
+        sample.non_drum = sample.subclass = None
         sample.analysis_error = None
         sample.auto_tag_rejected = False
         sample.user_class = sample.corrected_at = None  # the user's class was for the old sound

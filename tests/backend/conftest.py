@@ -1,12 +1,17 @@
 """Fixtures of the backend tests: real apps on real SQLite files in temporary folders, real audio.
 
-The schema is migrated once per session (Alembic) into a template database that every app copies.
+The schema is migrated once per session (Alembic) into a template database that every app copies. With
+``DRUMSAMPLER_TEST_DATABASE=postgresql`` the apps run on PostgreSQL instead: a private cluster that the session starts
+on 127.0.0.1 (Debian's ``postgresql``, a temporary data directory, stopped at the end), one database per app,
+created from the migrated template database.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +26,7 @@ from werkzeug.test import TestResponse
 
 from backend import JOBS_KEY, create_app, upgrade_database
 from backend.extensions import db
+from backend.scaleout import Postgres, pg_bin
 from tests.audio_factory import kick, noise_burst, one_shot_library, tone, write
 
 PASSWORD = "correct horse battery"
@@ -28,18 +34,61 @@ BASE_ENV = {
     "RATELIMIT_ENABLED": "false",
     "JOB_POLL_SECONDS": "0.5",
     "TAGS_WAIT_SECONDS": "300",
+    # the app under test runs the local worker's threads itself (a gunicorn server of the tests gets a worker process)
+    "ANALYSIS_IN_PROCESS": "true",
 }
 
 
+TEST_DATABASE = os.environ.get("DRUMSAMPLER_TEST_DATABASE", "sqlite").strip().lower() or "sqlite"
+PG_TEMPLATE = "drumsampler_template"
+_postgres: list[Postgres] = []  # the session's cluster, when the tests run on PostgreSQL
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database file with the newest schema, made by the Alembic migrations."""
+def postgres() -> Iterator[Postgres | None]:
+    """The session's PostgreSQL cluster with DRUMSAMPLER_TEST_DATABASE=postgresql (else None)."""
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (tools/install_debian.sh postgresql): the PostgreSQL run is skipped")
+    # in memory where the machine has a tmpfs: a database is ~300 files, created and dropped for each test
+    shm = Path("/dev/shm")
+    memory = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    folder = Path(tempfile.mkdtemp(prefix="drumsampler-test-pg-", dir=memory))
+    cluster = Postgres(folder).start()
+    _postgres.append(cluster)
+    try:
+        yield cluster
+    finally:
+        _postgres.remove(cluster)
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres | None) -> Path:
+    """A database file with the newest schema, made by the Alembic migrations (on PostgreSQL: the template database,
+    and this path only a marker)."""
     folder = tmp_path_factory.mktemp("template")
-    app = create_app(env={"DATA_DIR": str(folder)})
+    env = {"DATA_DIR": str(folder)}
+    if postgres is not None:
+        env["DATABASE_URL"] = postgres.create_database(PG_TEMPLATE)
+    app = create_app(env=env)
     upgrade_database(app)
     with app.app_context():
         db.engine.dispose()  # closes the connections: the write-ahead log is folded into the file
     return folder / "drumsampler.db"
+
+
+def database_env(folder: Path) -> dict[str, str]:
+    """On PostgreSQL: ``DATABASE_URL`` of the folder's own database (created from the template on first use)."""
+    if not _postgres:
+        return {}
+    marker = folder / ".test-database"
+    if not marker.exists():
+        marker.write_text(f"t_{uuid.uuid4().hex}")
+    return {"DATABASE_URL": _postgres[0].create_database(marker.read_text(), template=PG_TEMPLATE)}
 
 
 AppFactory = Callable[..., Flask]
@@ -48,16 +97,20 @@ AppFactory = Callable[..., Flask]
 def build_app(folder: Path, template_db: Path, **env: str) -> Flask:
     """An app on ``folder`` (its database copied from the template when missing)."""
     folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "drumsampler.db").exists():
+    if not _postgres and not (folder / "drumsampler.db").exists():
         shutil.copy(template_db, folder / "drumsampler.db")
-    return create_app(env={**BASE_ENV, "DATA_DIR": str(folder), **env})
+    return create_app(env={**BASE_ENV, "DATA_DIR": str(folder), **database_env(folder), **env})
 
 
 def close_app(app: Flask) -> None:
-    """Stop the app's job threads and close its database connections."""
+    """Stop the app's job threads and close its database connections (on PostgreSQL: drop its database)."""
     app.extensions[JOBS_KEY].stop()
     with app.app_context():
         db.engine.dispose()
+    marker = Path(app.config["DATA_DIR"]) / ".test-database"
+    if _postgres and marker.exists() and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        _postgres[0].psql(f'DROP DATABASE IF EXISTS "{marker.read_text()}" WITH (FORCE)')
+        marker.unlink()
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """A server killed in the middle of an analysis resumes the job on restart: every sample analysed exactly once.
 
-Runs the production setup: gunicorn serving ``backend.wsgi:app`` on 127.0.0.1, SIGKILL of its whole
-process group while the job is half done, then a restart with two workers (both sweep for orphaned jobs;
-only one may take it).
+Runs the production setup of ``make run``: gunicorn serving ``backend.wsgi:app`` on 127.0.0.1 and a local worker
+process (``backend.local_worker``), SIGKILL of their whole process group while the job is half done, then a restart
+with two worker processes (both sweep for orphaned jobs; only one may take it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import signal
 import socket
 import sqlite3
@@ -33,9 +35,10 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn in its own process group, logging to a file."""
+    """gunicorn and ``job_workers`` local worker processes (as ``make run`` starts them) in one process group, logging
+    to a file; the web processes never analyse (``ANALYSIS_IN_PROCESS`` false)."""
 
-    def __init__(self, data_dir: Path, workers: int, **extra_env: str) -> None:
+    def __init__(self, data_dir: Path, workers: int, job_workers: int = 1, **extra_env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -47,11 +50,15 @@ class Server:
             "JOB_POLL_SECONDS": "0.5",
             "TF_CPP_MIN_LOG_LEVEL": "3",
             **extra_env,
+            "ANALYSIS_IN_PROCESS": "false",
         }
         self.log = open(data_dir / f"gunicorn-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "gunicorn", "-c", "backend/gunicorn_conf.py", "-b", f"127.0.0.1:{self.port}"]
+        python = shlex.quote(sys.executable)
+        gunicorn = f"{python} -m gunicorn -c backend/gunicorn_conf.py -b 127.0.0.1:{self.port} -w {workers}"
+        # as make run: the worker processes in the background, gunicorn in their shell's place (one process group)
+        script = f"for i in $(seq {job_workers}); do {python} -m backend.local_worker & done; "
         self.process = subprocess.Popen(
-            [*command, "-w", str(workers), "--timeout", "300", "backend.wsgi:app"],
+            ["bash", "-c", script + f"exec {gunicorn} --timeout 300 backend.wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -76,19 +83,34 @@ class Server:
             time.sleep(0.2)
         raise AssertionError("gunicorn did not answer /health")
 
+    def wait_group(self, limit: float) -> bool:
+        """Wait until no process of the group is left (the worker processes are not our children); True when so."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+        return False
+
     def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        self.wait_group(30)
         self.log.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=30)
+        if not self.wait_group(30):
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            self.wait_group(10)
+        self.process.wait()
         self.log.close()
 
 
@@ -144,7 +166,7 @@ def test_analysis_killed_mid_way_resumes_after_restart_exactly_once(tmp_path: Pa
     assert state == "running", "the job must have been interrupted"
     assert progress["done"] <= done == analysed < N_SAMPLES
 
-    second = Server(data_dir, workers=2)
+    second = Server(data_dir, workers=2, job_workers=2)
     servers.append(second)
     final = poll_job(second, headers, job, "done")
     assert final["state"] == "done", final
