@@ -115,6 +115,8 @@ class Sample(db.Model):  # type: ignore[name-defined]
     analyzed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     auto_tag: Mapped[str | None] = mapped_column(String(TAG_NAME_MAX), nullable=True)
     auto_likelihood: Mapped[float | None] = mapped_column(Float, nullable=True)
+    subclass: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The tagger's sub-class (``drumsamp_models.subclasses``), always within ``auto_tag``'s class."""
     auto_tag_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     likelihoods: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 200 float32 (MusiCNN)

@@ -15,8 +15,10 @@ are measured over many draws of favourites:
 
 Libraries (nothing here is copied into the repository): *tuning* — the Hydrogen kits of the dataset's train
 split (where the recommender's parameters were chosen); *evaluation* — every drum-machine folder of
-``/work/shared/data/drum-machines`` (kits the tagger never saw) together with the Hydrogen kits of the val and
-test splits (heavily multi-sampled: 3-11 layers per drum). Vectors and classes are the backend's:
+``/work/shared/data/drum-machines`` (never used for a choice of the recommender; since tagger 0.7 the tagger
+trained on ten of them — train and val rows of ``data/dataset/manifest.csv`` —, so a table of the machines of its
+test split alone is printed too) together with the Hydrogen kits of the val and test splits (heavily
+multi-sampled: 3-11 layers per drum). Vectors and classes are the backend's:
 the shipped tagger with descriptors (``Tagger(describe=True)``), the ``"musicnn+descriptors"`` space, and the
 tagger's class as the ``classes`` the backend passes. Features are cached under ``data/cache/recommend/``.
 
@@ -45,6 +47,7 @@ from drumsamp_models.recommender import Recommender
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.common import tagged  # noqa: E402 (the repository root first)
+from bench.correction_quality import trained_folders  # noqa: E402
 from tools.dataset.hydrogen import read_kit  # noqa: E402
 from tools.dataset.rules import classify, classify_with_file  # noqa: E402
 from tools.dataset.sources import HYDROGEN_DIR  # noqa: E402
@@ -355,12 +358,20 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = library(sounds, analysed, "evaluation")
     machines = [s for s in evaluation if s.path.startswith(str(DRUM_MACHINES))]
     layered = [s for s in evaluation if not s.path.startswith(str(DRUM_MACHINES))]
+    try:
+        trained = trained_folders(machines=DRUM_MACHINES)
+        unseen_machines = [s for s in machines if Path(s.path).parent.resolve() not in trained]
+    except FileNotFoundError:  # no dataset manifest: which machines the tagger trained on is unknown
+        unseen_machines = []
     for title, lib, settings in (
         ("Tuning library (train-split Hydrogen kits)", tuning, (BEFORE, AFTER)),
         ("Evaluation library (drum machines + val/test Hydrogen kits)", evaluation, (BEFORE, SIGNAL, AFTER, CORRECTED)),
         ("Drum machines alone", machines, (BEFORE, AFTER, CORRECTED)),
+        ("Drum machines the tagger never trained on (its test split)", unseen_machines, (BEFORE, AFTER, CORRECTED)),
         ("Val/test Hydrogen kits alone", layered, (BEFORE, AFTER, CORRECTED)),
     ):
+        if not lib:
+            continue
         kits = len({s.kit for s in lib})
         drums = [s for s in lib if s.label in DRUMS]
         right = sum(analysed[s.path].tag == s.label for s in drums) / len(drums)

@@ -3,13 +3,16 @@
 
     .venv/bin/python tools/build_dataset.py --out data/dataset
 
-Install the packages first: ``tools/install_debian.sh $(cat tools/dataset_packages.txt)``.
+Install the packages first: ``tools/install_debian.sh $(cat tools/dataset_packages.txt)``. The drum-machine
+recordings are read from ``--drum-machines`` (env ``DRUM_MACHINES_DIR``, default ``../shared/data/drum-machines``)
+when that folder exists.
 See docs/dataset.md for sources, licences, rules and the split.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,10 +50,19 @@ def main(argv: list[str] | None = None) -> int:
         "--max-negatives", type=int, default=150, help="cap on non-drum sounds per source (default 150)"
     )
     parser.add_argument("--workers", type=int, default=2, help="threads for decoding (default 2)")
+    parser.add_argument(
+        "--drum-machines",
+        type=Path,
+        default=None,
+        help="the drum-machines recordings (default: env DRUM_MACHINES_DIR, else ../shared/data/drum-machines "
+        "beside the repository; skipped with a message when absent; docs/dataset.md names the upstream commits)",
+    )
     parser.add_argument("--clean", action="store_true", help="delete the output folder first (re-render everything)")
     args = parser.parse_args(argv)
     if args.clean:
         clean(args.out)
+    if args.drum_machines is not None:
+        os.environ["DRUM_MACHINES_DIR"] = str(args.drum_machines)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
     try:
         build(

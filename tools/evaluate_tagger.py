@@ -17,7 +17,8 @@ import numpy as np
 
 from drumsamp_models.features import FrontEnd
 from drumsamp_models.nondrum import NonDrumGate, gate_features
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, calibrated_threshold
+from drumsamp_models.subclasses import SUBCLASS_CLASS, subclass_of
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, calibrated_threshold, subclass_for
 from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
 
 
@@ -124,6 +125,32 @@ def report(ev: Evaluation, likelihoods: np.ndarray, labels: Sequence[str], class
     return "\n".join(lines)
 
 
+def sub_label(row: Row) -> str:
+    """The sub-class of a manifest row (:func:`drumsamp_models.subclasses.subclass_of`)."""
+    return subclass_of(row.label, row.subclass, row.role)
+
+
+def subclass_report(sub: np.ndarray, rows: Sequence[Row]) -> str:
+    """Sub-class accuracy within each design class (given the true class: the arg-max among its sub-classes),
+    with the confusion of sub-classes, as Markdown lines."""
+    truth = [sub_label(r) for r in rows]
+    lines = ["| design class | sounds | sub-class accuracy | confusions (truth → predicted: n) |"]
+    lines.append("|---|---:|---:|---|")
+    for design in (*CLASSES, UNKNOWN):
+        idx = [i for i, t in enumerate(truth) if SUBCLASS_CLASS[t] == design]
+        if len({truth[i] for i in idx}) < 2:  # Kick, Tom, Drumloop: one sub-class each
+            continue
+        pred = [subclass_for(design, sub[i]) for i in idx]
+        ok = [p == truth[i] for p, i in zip(pred, idx, strict=True)]
+        errors: dict[str, int] = {}
+        for p, i in zip(pred, idx, strict=True):
+            if p != truth[i]:
+                errors[f"{truth[i]} → {p}"] = errors.get(f"{truth[i]} → {p}", 0) + 1
+        worst = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1])[:6])
+        lines.append(f"| {design} | {len(idx)} | {np.mean(ok):.3f} | {worst or '–'} |")
+    return "\n".join(lines)
+
+
 KIND_NAMES = {"hard_negative": "other percussion", "negative": "no percussion"}
 
 
@@ -187,7 +214,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(rejection_by_kind(likelihoods, kept, rejected(likelihoods, threshold)))
     if gate is not None:
         print(gate_report(head, gate, likelihoods, embeddings, kept, args))
+    if head.sub is not None:
+        sub = np.stack([head.subclass_likelihoods(e).mean(axis=0) for e in embeddings])
+        print("\nSub-classes (given the true design class: the most likely of its sub-classes):\n")
+        print(subclass_report(sub, kept))
+    print(machine_report(likelihoods, kept))
     return 0
+
+
+def machine_report(likelihoods: np.ndarray, rows: Sequence[Row], classes=CLASSES) -> str:
+    """Closed-set accuracy and Tom recall on the drum machines of the split (issue 21), per machine and overall."""
+    from tools.dataset.split import DRUM_MACHINE_GROUPS
+
+    idx = [i for i, r in enumerate(rows) if r.group in DRUM_MACHINE_GROUPS and r.label != UNKNOWN]
+    if not idx:
+        return ""
+    pred = np.array([classes[k] for k in likelihoods.argmax(axis=1)])
+    truth = np.array([r.label for r in rows])
+    lines = ["", "Drum machines of this split:", "", "| machine | drums | accuracy | toms → Tom |"]
+    lines.append("|---|---:|---:|---:|")
+    for group in [*sorted({rows[i].group for i in idx}), "all"]:
+        sel = np.array([i for i in idx if group in ("all", rows[i].group)])
+        toms = sel[truth[sel] == "Tom"]
+        tom = f"{int(np.sum(pred[toms] == 'Tom'))} of {len(toms)}" if len(toms) else "–"
+        lines.append(f"| {group} | {len(sel)} | {np.mean(pred[sel] == truth[sel]):.3f} | {tom} |")
+    return "\n".join(lines)
 
 
 def gate_report(

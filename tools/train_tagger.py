@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from drumsamp_models.nondrum import NonDrumGate, gate_features
+from drumsamp_models.subclasses import SUBCLASSES
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from drumsamp_models.training import (
     FitResult,
@@ -36,9 +37,10 @@ from drumsamp_models.training import (
     calibrate_with_gate,
     class_weights,
     fit_head,
+    fit_head_numpy,
     soft_targets,
 )
-from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods
+from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods, sub_label, subclass_report
 from tools.tagger_data import Row, patch_embeddings, read_manifest, reserved, row_descriptors, stack_patches
 
 
@@ -61,6 +63,32 @@ def subsample(rows: Sequence[Row], per_label: int, seed: int) -> list[Row]:
     return out
 
 
+def _fit_sub(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row]) -> FitResult:
+    """Fit the sub-class output: the head's architecture on the 12 sub-classes, each weighted as one class."""
+    x, _, owner = stack_patches(emb, rows)
+    labels = [sub_label(rows[i]) for i in owner]
+    return _train(
+        args,
+        x,
+        soft_targets(labels, SUBCLASSES, args.smoothing),
+        sample_weight=class_weights(labels),
+        classes=SUBCLASSES,
+        epochs=args.sub_epochs,
+    )
+
+
+def _train(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, **kw) -> FitResult:
+    """One head fit with the chosen trainer (NumPy by default; Keras where validation data selects the epoch)."""
+    common = {"dropout": args.dropout, "learning_rate": args.lr, "batch_size": args.batch_size, "seed": args.seed}
+    kw.setdefault("epochs", args.epochs)
+    if args.trainer == "numpy" and "x_val" not in kw:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # tiny matrices: one BLAS thread is ten times faster than many on a busy machine
+            return fit_head_numpy(x, y, **common, **kw)
+    return fit_head(x, y, **common, verbose=2 if args.verbose else 0, **kw)
+
+
 def _fit(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row], val=None) -> FitResult:
     """Fit a head on per-patch embeddings; ``val`` = (embeddings, rows) selects the best epoch."""
     x, labels, owner = stack_patches(emb, rows)
@@ -73,16 +101,11 @@ def _fit(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row], val=N
             "y_val": soft_targets(val_labels),
             "val_sample_weight": class_weights(val_labels, args.unknown_share),
         }
-    return fit_head(
+    return _train(
+        args,
         x,
         soft_targets(labels, CLASSES, args.smoothing),
         sample_weight=class_weights(labels, args.unknown_share, groups, args.group_balance),
-        epochs=args.epochs,
-        dropout=args.dropout,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        verbose=2 if args.verbose else 0,
         **kw,
     )
 
@@ -143,12 +166,46 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
     meta |= {"val_sounds": len(va_kept), "val_accuracy": ev.accuracy, "val_macro_f1": ev.macro_f1}
     meta |= {"val_negatives_to_unknown": ev.negatives_to_unknown, "val_drums_to_unknown": ev.drums_to_unknown}
     head = Head(fit.head.w1, fit.head.b1, fit.head.w2, fit.head.b2, fit.head.classes, meta | _common_meta(args, ev))
+    if args.sub_epochs:
+        head = head.with_subclass_output(_fit_sub(args, tr_emb, tr_kept).head)
     tr_clean, tr_clean_rows = patch_embeddings(train_rows, args.cache, 0, args.seed, "train", **_front_end(args))
     x_train, y_train = _gate_inputs(args, tr_clean, tr_clean_rows)
     x_val, _ = _gate_inputs(args, va_emb, va_kept)
     val_gate = _fit_gate(args, x_train, y_train).probability(x_val)
     gate_ev, t2 = _calibrated_gate(args, file_likelihoods(head, va_emb), [r.label for r in va_kept], val_gate, "val")
     return head, _final_gate(args, x_train, y_train, head, gate_ev, t2, {"protocol": "holdout"})
+
+
+_FOLD_DATA: dict[str, tuple] = {}
+"""The folds' shared inputs, set before the worker processes fork (inherited, not pickled)."""
+
+
+def _run_fold(group: str) -> tuple[str, list[int], np.ndarray, np.ndarray | None, np.ndarray]:
+    """Train on every group but ``group``; its clean sounds' likelihoods, sub-class likelihoods, gate output."""
+    args, all_emb, all_rows, clean_emb, clean_rows, x_gate, y_gate = _FOLD_DATA["v"]
+    train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
+    held = [i for i, r in enumerate(clean_rows) if r.group == group]
+    fit = _fit(args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
+    lik = file_likelihoods(fit.head, [clean_emb[i] for i in held])
+    sub = None
+    if args.sub_epochs:
+        sub_fit = _fit_sub(args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
+        sub = file_likelihoods(sub_fit.head, [clean_emb[i] for i in held])
+    others = np.array([r.group != group for r in clean_rows])
+    gate = _fit_gate(args, x_gate[others], y_gate[others]).probability(x_gate[held])
+    return group, held, lik, sub, gate
+
+
+def _map_folds(jobs: int, groups: Sequence[str]):
+    """The folds' results in group order, computed by ``jobs`` forked processes (1: in this one)."""
+    if jobs <= 1:
+        yield from map(_run_fold, groups)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_run_fold, groups)
 
 
 def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
@@ -159,23 +216,36 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
     clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
     groups = sorted({r.group for r in clean_rows})
     oof = np.zeros((len(clean_rows), len(CLASSES)))
+    sub_oof = np.zeros((len(clean_rows), len(SUBCLASSES)))
     x_gate, y_gate = _gate_inputs(args, clean_emb, clean_rows)
     gate_oof = np.zeros(len(clean_rows))
-    for group in groups:
-        train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
-        held = [i for i, r in enumerate(clean_rows) if r.group == group]
-        fit = _fit(args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
-        oof[held] = file_likelihoods(fit.head, [clean_emb[i] for i in held])
-        others = np.array([r.group != group for r in clean_rows])
-        gate_oof[held] = _fit_gate(args, x_gate[others], y_gate[others]).probability(x_gate[held])
+    _FOLD_DATA["v"] = (args, all_emb, all_rows, clean_emb, clean_rows, x_gate, y_gate)
+    for group, held, lik, sub, gate in _map_folds(args.jobs, groups):
+        oof[held], gate_oof[held] = lik, gate
+        if sub is not None:
+            sub_oof[held] = sub
         labels = np.array([clean_rows[i].label for i in held])
         drums = labels != UNKNOWN
-        pred = np.array([CLASSES[k] for k in oof[held].argmax(axis=1)])
+        pred = np.array([CLASSES[k] for k in lik.argmax(axis=1)])
         acc = f"{np.mean(pred[drums] == labels[drums]):.3f}" if drums.any() else "-"
         print(f"fold {group}: {int(drums.sum())} drums, {int((~drums).sum())} non-drums, accuracy {acc}", flush=True)
+    _FOLD_DATA.clear()
     ev = _calibrated(args, oof, [r.label for r in clean_rows])
     print(_summary(f"leave-one-group-out over {len(groups)} groups", ev))
+    print(_cv_details(ev, oof, clean_rows))
+    if args.sub_epochs:
+        print("\nSub-classes, leave-one-group-out:\n\n" + subclass_report(sub_oof, clean_rows))
     gate_ev, t2 = _calibrated_gate(args, oof, [r.label for r in clean_rows], gate_oof, "leave-one-group-out")
+    if args.cv_out:
+        np.savez(
+            args.cv_out,
+            likelihoods=oof,
+            subclass_likelihoods=sub_oof,
+            gate=gate_oof,
+            paths=np.array([r.path for r in clean_rows]),
+            groups=np.array([r.group for r in clean_rows]),
+            labels=np.array([r.label for r in clean_rows]),
+        )
     final = _fit(args, all_emb, all_rows)
     meta = {"protocol": "grouped-cv", "groups": groups, "train_sounds": len(clean_rows)}
     meta |= {"cv_accuracy": ev.accuracy, "cv_macro_f1": ev.macro_f1}
@@ -183,7 +253,31 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
     head = Head(
         final.head.w1, final.head.b1, final.head.w2, final.head.b2, final.head.classes, meta | _common_meta(args, ev)
     )
+    if args.sub_epochs:
+        head = head.with_subclass_output(_fit_sub(args, all_emb, all_rows).head)
     return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": groups})
+
+
+def _cv_details(ev: Evaluation, oof: np.ndarray, rows: Sequence[Row]) -> str:
+    """Per-class recall, the confusion matrix and the drum machines' out-of-fold figures, as Markdown."""
+    from tools.dataset.split import DRUM_MACHINE_GROUPS
+
+    lines = ["", "| class | recall |", "|---|---:|", *[f"| {c} | {ev.recall[c]:.3f} |" for c in CLASSES]]
+    lines += ["", "| | " + " | ".join(CLASSES) + " |", "|---|" + "---:|" * len(CLASSES)]
+    for c, row in zip(CLASSES, ev.confusion, strict=True):
+        lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
+    machine = [i for i, r in enumerate(rows) if r.group in DRUM_MACHINE_GROUPS and r.label != UNKNOWN]
+    if machine:
+        truth = np.array([rows[i].label for i in machine])
+        pred = np.array([CLASSES[k] for k in oof[machine].argmax(axis=1)])
+        toms = truth == "Tom"
+        tom = f"{np.mean(pred[toms] == 'Tom'):.3f}" if toms.any() else "-"
+        lines += [
+            "",
+            f"drum machines held out ({len({rows[i].group for i in machine})} groups, {len(machine)} drums): "
+            f"accuracy {np.mean(pred == truth):.3f}, Tom recall {tom} ({int(toms.sum())} toms)",
+        ]
+    return "\n".join(lines)
 
 
 def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
@@ -199,6 +293,8 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
         "dropout": args.dropout,
         "unknown_share": args.unknown_share,
         "group_balance": args.group_balance,
+        "sub_epochs": args.sub_epochs,
+        "trainer": args.trainer,
         "manifest_sha1": _sha1(args.manifest),
     }
 
@@ -232,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gate-hidden", type=int, default=64, help="hidden ReLU units of the non-drum gate")
     parser.add_argument("--gate-alpha", type=float, default=1.0, help="L2 penalty of the non-drum gate")
     parser.add_argument("--protocol", choices=["grouped-cv", "holdout"], default="grouped-cv")
-    parser.add_argument("--augment", type=int, default=4, help="augmented variants per training sound")
+    parser.add_argument(
+        "--augment", type=int, default=0, help="augmented variants per training sound (0.6: 4; 0.7: none, see docs)"
+    )
     parser.add_argument(
         "--eq", type=float, default=0.0, help="probability of a random tone change (high and low shelf) per variant"
     )
@@ -245,10 +343,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--group-balance",
         type=float,
-        default=0.0,
+        default=1.0,
         help="within a class, weight a 3 s patch n**-P where its group holds n patches of that class "
-        "(a one-shot is one patch; 0: off, 1: groups equal)",
+        "(a one-shot is one patch; 0: off, 1: groups equal, the 0.7 default)",
     )
+    parser.add_argument(
+        "--sub-epochs", type=int, default=100, help="epochs of the sub-class output (0: no sub-class output)"
+    )
+    parser.add_argument(
+        "--trainer",
+        choices=["numpy", "keras"],
+        default="numpy",
+        help="head trainer: the same network and recipe in NumPy (fast) or Keras (holdout's best epoch uses Keras)",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="cross-validation folds trained at once (processes)")
+    parser.add_argument("--cv-out", help="write the out-of-fold likelihoods here (.npz; for tools.evaluate_machines)")
     parser.add_argument("--max-drum-rejection", type=float, default=0.05, help="calibration: drums → Unknown")
     parser.add_argument("--per-label", type=int, default=0, help="use at most this many sounds per label (smoke)")
     parser.add_argument("--seed", type=int, default=0)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from drumsamp_models.subclasses import SUBCLASS_CLASS, SUBCLASSES
 from drumsamp_models.tagger import CLASSES, UNKNOWN
 
 from ..errors import ApiError
@@ -26,6 +27,20 @@ def shown_class(user_class: str | None, auto_tag: str | None, current: bool, rej
     if user_class:
         return user_class
     return auto_tag if auto_tag and current and not rejected else None
+
+
+def shown_subclass(subclass: str | None, shown: str | None) -> str | None:
+    """The tagger's sub-class where it belongs to the class shown (a correction to another class hides it)."""
+    return subclass if subclass is not None and SUBCLASS_CLASS.get(subclass) == shown else None
+
+
+def parse_subclasses(names: list[str]) -> frozenset[str]:
+    """Sub-class names from a request (exact, lower case), else 400 naming them."""
+    unknown = [name for name in names if name not in SUBCLASS_CLASS]
+    if unknown:
+        known = ", ".join(SUBCLASSES)
+        raise ApiError(400, f"parameter 'subclass': unknown sub-class {unknown[0][:40]!r} (one of {known})")
+    return frozenset(names)
 
 
 def sample_class(sample: Sample) -> str | None:

@@ -22,7 +22,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import ClassSuggestion, Sample, SampleLibrary
 from . import suggestions, tagging
-from .classes import assign, model_class
+from .classes import assign, model_class, sample_class, shown_subclass
 
 MAX_NAMES = 10_000
 CSV_COLUMNS = ("path", "content_hash", "user_class", "model_class", "model_likelihood", "corrected_at")
@@ -184,9 +184,11 @@ def has_correction(sample: Sample) -> bool:
 
 
 def details(sample: Sample) -> dict[str, Any]:
-    """The class fields of ``GET /sample``: ``userClass``, ``modelClass``, ``modelLikelihood``, ``correctedAt``."""
+    """The class fields of ``GET /sample``: ``subclass``, ``userClass``, ``modelClass``, ``modelLikelihood``,
+    ``correctedAt``."""
     auto = model_class(sample)
     return {
+        "subclass": shown_subclass(sample.subclass if auto is not None else None, sample_class(sample)),
         "userClass": sample.user_class,
         "modelClass": auto,
         "modelLikelihood": sample.auto_likelihood if auto is not None else None,

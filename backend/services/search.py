@@ -38,7 +38,7 @@ from ..extensions import db
 from ..models import Sample, SampleLibrary
 from . import tempo
 from .cache import per_library
-from .classes import user_classes
+from .classes import parse_subclasses, shown_subclass, user_classes
 from .gc_pause import no_cycle_collection
 from .libraries import AUTO, USER, confidence_text, tag_lists
 
@@ -52,7 +52,20 @@ MAX_QUERY_CHARS = 200
 MAX_TERMS = 20
 MAX_FILTER_VALUES = 20
 MAX_FOLDER_CHARS = 1024
-PARAMETERS = ("q", "class", "tag", "favorite", "analysed", "folder", "sort", "offset", "limit", "bpmMin", "bpmMax")
+PARAMETERS = (
+    "q",
+    "class",
+    "subclass",
+    "tag",
+    "favorite",
+    "analysed",
+    "folder",
+    "sort",
+    "offset",
+    "limit",
+    "bpmMin",
+    "bpmMax",
+)
 ALIASES = {"favourite": "favorite", "analyzed": "analysed"}
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _CLASS_NAMES = {name.casefold(): name for name in (*CLASSES, UNKNOWN)}
@@ -88,6 +101,7 @@ class Query:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     classes: frozenset[str] | None = None  # the classes' exact names
+    subclasses: frozenset[str] | None = None  # the tagger's sub-classes' exact names
     tags: tuple[str, ...] = ()  # folded custom tag names, all required
     favorite: bool | None = None
     analysed: bool | None = None
@@ -156,11 +170,11 @@ def query_values(
 def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
     """A ``Query`` from query parameters (``{name: [values]}``); 400 naming the parameter for any bad value.
 
-    ``class`` may be repeated or comma-separated (any one of them matches), ``tag`` repeated (all must be
-    present); every other parameter may be given once. Unknown parameters are refused, so that a misspelt
+    ``class`` and ``subclass`` may be repeated or comma-separated (any one of them matches), ``tag`` repeated (all
+    must be present); every other parameter may be given once. Unknown parameters are refused, so that a misspelt
     filter cannot silently return everything.
     """
-    values = query_values(args, PARAMETERS, repeatable=("class", "tag"))
+    values = query_values(args, PARAMETERS, repeatable=("class", "subclass", "tag"))
 
     def one(name: str) -> str | None:
         return values[name][0] if name in values else None
@@ -176,6 +190,12 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
             known = ", ".join(_CLASS_NAMES.values())
             raise bad_parameter("class", f"unknown class {unknown[0][:40]!r} (one of {known})")
         classes = frozenset(_CLASS_NAMES[name.casefold()] for name in names)
+    subclasses = None
+    if "subclass" in values:
+        names = [part.strip() for value in values["subclass"] for part in value.split(",") if part.strip()]
+        if not names or len(names) > MAX_FILTER_VALUES:
+            raise bad_parameter("subclass", f"give 1 to {MAX_FILTER_VALUES} sub-classes")
+        subclasses = parse_subclasses(names)
     tags = tuple(dict.fromkeys(fold(value.strip()) for value in values.get("tag", ())))
     if "tag" in values and (not all(tags) or len(tags) > MAX_FILTER_VALUES):
         raise bad_parameter("tag", f"give 1 to {MAX_FILTER_VALUES} non-empty tag names")
@@ -198,6 +218,7 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> Query:
         include=include,
         exclude=exclude,
         classes=classes,
+        subclasses=subclasses,
         tags=tags,
         favorite=None if favorite is None else parse_flag("favorite", favorite),
         analysed=None if analysed is None else parse_flag("analysed", analysed),
@@ -312,6 +333,8 @@ class SearchIndex:
             (required if query.analysed else excluded).append(self.analysed)
         if query.classes is not None:
             required.append(set().union(*(self.by_class.get(name, ()) for name in query.classes)))
+        if query.subclasses is not None:
+            required.append({i for i, sub in enumerate(self.columns["subclass"]) if sub in query.subclasses})
         required.extend(self.by_custom.get(tag, set()) for tag in query.tags)
         if query.folder is not None:
             required.append(self.folder_rows(query.folder))
@@ -374,6 +397,7 @@ class SearchIndex:
             "likelihood": likelihood,
             "corrected": column["corrected"][i],
             "modelClass": column["modelClass"][i],
+            "subclass": column["subclass"][i],
             "tags": [[sample_class, USER if column["corrected"][i] else AUTO, confidence_text(likelihood)], *custom]
             if sample_class
             else custom,
@@ -420,13 +444,14 @@ def build_index(library: SampleLibrary) -> SearchIndex:
                 Sample.auto_tag_rejected,
                 added,
                 Sample.id,
+                Sample.subclass,
             ).where(Sample.library_id == library.id)
         )
         .all()
     )
     fetched.sort(key=itemgetter(0))  # code-point order of the paths, whatever the database's collation
-    (paths, duration, fmt, size, rate, channels, favorite, current, auto, likelihood, rejected, created, ids) = (
-        list(column) for column in (zip(*fetched, strict=True) if fetched else [()] * 13)
+    (paths, duration, fmt, size, rate, channels, favorite, current, auto, likelihood, rejected, created, ids, subs) = (
+        list(column) for column in (zip(*fetched, strict=True) if fetched else [()] * 14)
     )
     analysed = [bool(flag) for flag in current]
     shown = [bool(a and c and not r) for a, c, r in zip(auto, analysed, rejected, strict=True)]
@@ -452,6 +477,9 @@ def build_index(library: SampleLibrary) -> SearchIndex:
         if sid in corrected:
             columns["class"][i], columns["likelihood"][i] = corrected[sid], 1.0
     columns["bpm"], columns["bpmSource"] = tempo.columns(library.id, ids, columns["class"])  # after the user's class
+    columns["subclass"] = _shared(
+        [shown_subclass(sub if c else None, cls) for sub, c, cls in zip(subs, analysed, columns["class"], strict=True)]
+    )
     by_class: dict[str, set[int]] = {}
     for i, sample_class in enumerate(columns["class"]):
         if sample_class is not None:

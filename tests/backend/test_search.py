@@ -100,7 +100,7 @@ def test_entry_fields(library: User) -> None:
     kick = entries["Kits/909/kick.wav"]
     assert set(kick) == {
         "name", "path", "folder", "duration", "format", "size", "samplerate", "channels",
-        "isFavorite", "analysed", "class", "likelihood", "corrected", "modelClass", "tags", "addedAt",
+        "isFavorite", "analysed", "class", "likelihood", "corrected", "modelClass", "subclass", "tags", "addedAt",
         "bpm", "bpmSource",
     }  # fmt: skip
     assert (kick["bpm"], kick["bpmSource"]) == (None, None)  # a one-shot has no tempo (tests/backend/test_tempo.py)

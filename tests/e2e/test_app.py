@@ -48,16 +48,14 @@ ANALYSIS_LIMIT_MS = 180_000  # the tagger runs on the CPU
 # not reached even at the wide reach)
 DUSTY = ("Kits/808/snare.wav", "Kits/909/snare.wav")
 FAVOURITES = ("Kits/909/kick.wav", "Kits/808/snare.wav")
-CORRECTED = "Toms/high.wav"  # the tagger says Unknown: the user corrects it to Tom
-# Class suggestions, measured through the API with the shipped model on this sample set: the tagger calls
-# Toms/low.wav a Kick (41 %). Once the user has corrected Toms/high.wav (Unknown) and then Toms/low.wav to Tom, the
-# corrections spread to the two other sounds the tagger calls Kick, the 808 and the acoustic kick (pitch-dropping
-# sines, like the toms), as Tom: 96.5 % and 95.7 % (a suggestion needs 80 %). Accepting the acoustic kick's leaves
-# the 808 kick's (98 %); rejecting that one leaves no suggestion. (Correcting the 909 kick, which the tagger calls
-# Tom, to Kick instead suggests Kick for its copy, 93 %, but not once Toms/low.wav is corrected too.)
-TAUGHT = ("Toms/low.wav", "Kick", "Tom")  # the sound, the tagger's class, the user's
-SUGGESTED = {"Kits/Acoustic/kick.wav": ("Kick", "Tom"), "Kits/808/kick.wav": ("Kick", "Tom")}  # current -> suggested
-ACCEPTED, REJECTED = "Kits/Acoustic/kick.wav", "Kits/808/kick.wav"
+CORRECTED = "Toms/high.wav"  # the tagger (0.7) calls the three generated toms Kick: the user corrects this one to Tom
+# Class suggestions, measured through the API with the shipped tagger 0.7 on this sample set: once Toms/high.wav is
+# corrected to Tom, the correction spreads to the two other toms, which the tagger calls Kick, as Tom (86 % and 84 %;
+# a suggestion needs 80 %). Accepting Toms/mid.wav's makes it a correction too, which suggests Tom for
+# Toms/low.wav again (94 %) and for the kicks (pitch-dropping sines like the toms, 86-88 %): the user rejects them
+# all, and none is left.
+SUGGESTED = {"Toms/mid.wav": ("Kick", "Tom"), "Toms/low.wav": ("Kick", "Tom")}  # current -> suggested
+ACCEPTED, REJECTED = "Toms/mid.wav", "Toms/low.wav"
 BACK_TO_TAGGER = "Back to the tagger's class"
 BPM_TOLERANCE = 0.02  # the loops' tempo estimates are within 2 % of the tempo they are rendered at
 
@@ -133,17 +131,6 @@ def open_class_menu(page: Page) -> None:
     """Open the detail panel's "Correct class" menu."""
     page.locator("[data-testid=detail]").get_by_role("button", name="Correct class").click()
     expect(menu_choice(page, "Kick")).to_be_visible()
-
-
-def correct_class(page: Page, path: str, target: str) -> None:
-    """Select the row of ``path``, then set its class to ``target`` from the "Correct class" menu."""
-    row = sample_row(page, path)
-    click_row(row)
-    expect(row).to_have_attribute("aria-selected", "true")
-    open_class_menu(page)
-    with page.expect_response(saving("/sampleclass/update/", "PUT")) as response:
-        menu_choice(page, target).click()
-    assert response.value.ok, response.value.text()
 
 
 def expect_corrected_chip(page: Page, path: str, cls: str) -> None:
@@ -260,6 +247,13 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         filter_texts = filters.all_text_contents()
         for cls, n in Counter(server_classes.values()).items():
             assert any(re.search(rf"{cls}\D*\b{n}\b", t) for t in filter_texts), (cls, n, filter_texts)
+        # the tagger's sub-class under the class chip, where it says more than the class (not kick, tom, loop)
+        for entry in api.get(f"/search/{LIB}", limit=1000)["samples"]:
+            shown_sub = sample_row(page, entry["path"]).locator("[data-testid=subclass]")
+            if entry["subclass"] in (None, "kick", "tom", "loop"):
+                expect(shown_sub).to_have_count(0)
+            else:
+                expect(shown_sub).to_have_text(entry["subclass"].replace("_", " "))
 
     with step("click a row plays it; ArrowDown plays the next"):
         autoplay = page.locator("[data-testid=autoplay-toggle]")
@@ -430,16 +424,12 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         for text, name in zip(texts, nearest, strict=True):  # nearest first, as the server answers
             assert paths_shown(text, [name]), f"similar rows {texts} differ from the server's {nearest}"
 
-    with step("class suggestions from the corrections: accept one, reject another"):
-        taught, tagger_class, user_class = TAUGHT
-        assert api.sample(LIB, all_paths[taught])["modelClass"] == tagger_class
-        assert api.get(f"/suggestions/{LIB}")["suggestions"] == [], "suggestions before the second correction"
-        correct_class(page, all_paths[taught], user_class)
-        expect_corrected_chip(page, all_paths[taught], user_class)
+    with step("class suggestions from the correction: accept one, reject the rest"):
         suggested = {s["name"]: s for s in api.get(f"/suggestions/{LIB}")["suggestions"]}
+        assert set(suggested) == {all_paths[p] for p in SUGGESTED}, suggested
         for path, (current, cls) in SUGGESTED.items():
-            got = suggested.get(all_paths[path])
-            assert got and (got["currentClass"], got["suggestedClass"]) == (current, cls), (path, suggested)
+            got = suggested[all_paths[path]]
+            assert (got["currentClass"], got["suggestedClass"]) == (current, cls), (path, got)
         section = page.locator("[data-testid=class-suggestions]")
         suggestion_rows = section.locator("[data-testid=class-suggestion-row]")
         expect(suggestion_rows).to_have_count(len(suggested))
@@ -453,19 +443,17 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         expect(section.get_by_role("button", name="Reject all")).to_be_visible()
         section.scroll_into_view_if_needed()  # the detail panel scrolls on its own
         shot("06-class-suggestions")
-        accepted = suggestion_rows.filter(has_text=folder_of(all_paths[ACCEPTED]))
+        accepted = suggestion_rows.filter(has_text=file_name(all_paths[ACCEPTED]))
         with page.expect_response(saving(f"/suggestions/{quote(LIB)}/accept", "POST")) as response:
             accepted.get_by_role("button", name="Accept", exact=True).click()
         assert response.value.ok, response.value.text()
         expect_corrected_chip(page, all_paths[ACCEPTED], SUGGESTED[ACCEPTED][1])
         assert api.sample(LIB, all_paths[ACCEPTED])["userClass"] == SUGGESTED[ACCEPTED][1]
         left = {s["name"] for s in api.get(f"/suggestions/{LIB}")["suggestions"]}
-        assert left == {all_paths[REJECTED]}, left
-        expect(suggestion_rows).to_have_count(1)
+        assert all_paths[REJECTED] in left and all_paths[ACCEPTED] not in left, left
+        expect(suggestion_rows).to_have_count(len(left))  # the accepted correction teaches too
         with page.expect_response(saving(f"/suggestions/{quote(LIB)}/reject", "POST")) as response:
-            suggestion_rows.filter(has_text=folder_of(all_paths[REJECTED])).get_by_role(
-                "button", name="Reject", exact=True
-            ).click()
+            section.get_by_role("button", name="Reject all").click()
         assert response.value.ok, response.value.text()
         expect(section).to_be_hidden()  # no suggestion left
         assert api.get(f"/suggestions/{LIB}")["suggestions"] == []

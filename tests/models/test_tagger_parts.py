@@ -297,6 +297,8 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
     head = Head.load(head_path)
     assert head.meta["protocol"] == "grouped-cv" and head.meta["groups"] == ["g0", "g1", "g2"]
     assert head.meta["train_sounds"] == 18 and 0 <= head.meta["cv_accuracy"] <= 1
+    assert head.sub is not None and head.meta["trainer"] == "numpy"  # issue 21: the sub-class output beside it
+    assert "Sub-classes, leave-one-group-out" in printed
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 18 * 2  # val sounds now augmented too
     gate = NonDrumGate.load(gate_path)
     assert gate.meta["head"] == head.fingerprint and gate.meta["sounds"] == 18 and gate.meta["protocol"] == "grouped-cv"

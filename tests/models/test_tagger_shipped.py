@@ -20,7 +20,9 @@ from drumsamp_models import utils
 from drumsamp_models.errors import FeatureFileError
 from drumsamp_models.features import FrontEnd
 from drumsamp_models.nondrum import NonDrumGate
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, Tagger
+from drumsamp_models.subclasses import SUBCLASS_CLASS, SUBCLASSES, subclass_of
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, Tagger, subclass_for
+from tools.dataset.split import DRUM_MACHINE_GROUPS
 from tools.tagger_data import Row, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +83,9 @@ def test_shipped_head_is_the_documented_one() -> None:
     assert Tagger(gate=False).unknown_threshold == head.meta["unknown_threshold"]
     assert Tagger().unknown_threshold == NonDrumGate.shipped().head_threshold  # calibrated with the gate
     assert Tagger().front_end == FrontEnd(peak_normalize=True, sample_rate=WIDE_BAND) == FrontEnd.from_meta(head.meta)
+    assert head.sub is not None and head.subclasses == SUBCLASSES  # issue 21: the sub-class output
+    assert head.sub[2].shape == (200, len(SUBCLASSES))
+    assert "808-mini" in head.meta["groups"] and "TR-707" not in head.meta["groups"]  # test machines never trained on
 
 
 def test_mels_without_peak_normalisation_are_refused(tmp_path: Path) -> None:
@@ -109,6 +114,40 @@ def test_accuracy_on_unseen_kits(test_subset: list[Row], predictions: dict) -> N
     assert min(per_class.values()) >= 0.5, per_class
 
 
+def test_subclasses_on_unseen_kits(test_split: tuple[Path, list[Row]]) -> None:
+    """Every result's sub-class belongs to its tag; given the true design class, the sub-class is right for most
+    test drums of the classes that have several (docs/evaluation.md: Snare and Cymbal)."""
+    rows = [r for r in test_split[1] if r.label in ("Snare", "Cymbal")][::3]
+    report = Tagger().predict([r.path for r in rows])
+    assert not report.failed
+    for row in rows:
+        result = report.results[row.path]
+        assert SUBCLASS_CLASS[result.subclass] == result.tag
+    for design in ("Snare", "Cymbal"):
+        chosen = [r for r in rows if r.label == design]
+        right = [
+            subclass_for(design, np.array([report.results[r.path].subclass_likelihoods[s] for s in SUBCLASSES]))
+            == subclass_of(r.label, r.subclass, r.role)
+            for r in chosen
+        ]
+        bar = {"Snare": 0.6, "Cymbal": 0.45}[design]  # docs/evaluation.md, 0.7 on the whole split: 0.71 / 0.57
+        assert np.mean(right) >= bar, f"{design}: sub-class right for {np.mean(right):.2f} of {len(chosen)}"
+
+
+def test_drum_machines_of_the_test_split(test_split: tuple[Path, list[Row]]) -> None:
+    """Machines never trained on (TR-707, LinnDrum, CR-8000, MFB-512): 0.7 gets 0.90 and 11 of 13 toms, the 0.6
+    head got 0.69 and 4 of 13."""
+    rows = [r for r in test_split[1] if r.group in DRUM_MACHINE_GROUPS and r.label != UNKNOWN]
+    if not rows:
+        pytest.skip("dataset built without the drum-machines folder")
+    report = Tagger(gate=False).predict([r.path for r in rows])
+    best = [max(report.results[r.path].likelihoods, key=report.results[r.path].likelihoods.get) for r in rows]
+    accuracy = np.mean([b == r.label for b, r in zip(best, rows, strict=True)])
+    toms = [b == "Tom" for b, r in zip(best, rows, strict=True) if r.label == "Tom"]
+    assert accuracy >= 0.82, f"accuracy {accuracy:.2f} on {len(rows)} drum-machine sounds never trained on"
+    assert np.mean(toms) >= 0.6, f"Tom recall {np.mean(toms):.2f} on {len(toms)} drum-machine toms"
+
+
 def test_unknown_rejection(test_subset: list[Row], predictions: dict) -> None:
     negatives = [r for r in test_subset if r.label == UNKNOWN]
     drums = [r for r in test_subset if r.label != UNKNOWN]
@@ -121,8 +160,8 @@ def test_unknown_rejection(test_subset: list[Row], predictions: dict) -> None:
 def test_gate_rejects_more_non_drums_of_the_test_split(test_split: tuple[Path, list[Row]]) -> None:
     """On the whole test split (about 500 sounds), the gate's non-drum probability ranks non-drums above drums
     (ROC AUC), and the shipped tagger (gate and jointly calibrated threshold) tags more non-drums ``Unknown``
-    than the head's own threshold alone, while losing no more drums (docs/evaluation.md, 0.6: 85.5 % against
-    72.6 %, drums lost 4.5 % against 6.0 %; both thresholds were calibrated to lose 5 % in cross-validation)."""
+    than the head's own threshold alone, while losing no more drums (docs/evaluation.md, 0.7: 81.7 % against
+    73.7 %, drums lost 4.0 % against 11.2 %; both thresholds were calibrated to lose 5 % in cross-validation)."""
     rows = test_split[1]
     report = Tagger().predict([r.path for r in rows])
     assert not report.failed
@@ -134,7 +173,7 @@ def test_gate_rejects_more_non_drums_of_the_test_split(test_split: tuple[Path, l
     gated = np.array([res.tag == UNKNOWN for res in results])
     alone = np.array([max(res.likelihoods.values()) < Head.shipped().meta["unknown_threshold"] for res in results])
     assert gated[~drum].mean() >= alone[~drum].mean() + 0.02, (gated[~drum].mean(), alone[~drum].mean())
-    assert gated[drum].mean() <= alone[drum].mean() <= 0.07, (gated[drum].mean(), alone[drum].mean())
+    assert gated[drum].mean() <= min(alone[drum].mean(), 0.06), (gated[drum].mean(), alone[drum].mean())
 
 
 def test_design_listing_1_on_real_recordings(test_subset: list[Row], predictions: dict, tmp_path: Path) -> None:
@@ -155,6 +194,10 @@ def test_design_listing_1_on_real_recordings(test_subset: list[Row], predictions
         best = max(CLASSES, key=predictions[row.path].likelihoods.get)
         assert result[copy]["tag"] == (best if predictions[row.path].likelihoods[best] >= threshold else UNKNOWN)
         assert "non_drum" not in result[copy]
+        assert SUBCLASS_CLASS[result[copy]["subclass"]] == result[copy]["tag"]
+        assert result[copy]["subclass"] == subclass_for(
+            result[copy]["tag"], np.array([predictions[row.path].subclass_likelihoods[s] for s in SUBCLASSES])
+        )
         np.testing.assert_allclose(
             [result[copy]["likelihoods"][c] for c in CLASSES],
             [predictions[row.path].likelihoods[c] for c in CLASSES],

@@ -24,7 +24,9 @@ from drumsamp_models.errors import AudioError
 
 from . import dedupe, loops, render
 from .hydrogen import read_song
+from .machines import collect_chuck, collect_drum_machines, collect_stk
 from .manifest import Item, summary_table, write_manifest
+from .rules import infer_kit_type
 from .sources import (
     RENDER_VERSION,
     Collected,
@@ -53,8 +55,14 @@ SOURCES: dict[str, Callable[[Context], Collected]] = {
     "freepats": collect_freepats,
     "lmms": collect_lmms,
     "negatives": collect_negatives,
+    "machines": collect_drum_machines,
+    "stk": collect_stk,
+    "chuck": collect_chuck,
 }
-DEFAULT_SOURCES = ("hydrogen", "avldrums", "fluidr3", "pypi", "foxdot", "freepats", "lmms", "negatives", "loops")
+DEFAULT_SOURCES = (
+    *("hydrogen", "avldrums", "fluidr3", "pypi", "foxdot", "freepats", "lmms", "negatives"),
+    *("machines", "stk", "chuck", "loops"),
+)
 DEFAULT_LOOPS = {"train": 240, "val": 60, "test": 80}
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}
 LOOP_VERSION = 1  # bump when loop rendering changes
@@ -230,6 +238,14 @@ def render_loops(
     return items
 
 
+def claps_are_snares(items: Sequence[Item]) -> None:
+    """Issue 21's taxonomy: a hand clap is a Snare (sub-class ``clap``), no longer a non-drum."""
+    for item in items:
+        if item.subclass == "clap":
+            item.label, item.role = "Snare", "positive"
+            item.kit_type = item.kit_type or infer_kit_type(item.name, item.kit, default="acoustic")
+
+
 def build(
     out: Path,
     sources: Sequence[str] = DEFAULT_SOURCES,
@@ -258,6 +274,7 @@ def build(
                 continue
             log(f"  {len(got.items)} candidates, {len(got.skipped)} skipped")
             collected.extend(got)
+    claps_are_snares(collected.items)
     assign(collected.items)
     for kit in collected.kits:
         kit.group = group_of(kit.name)

@@ -190,3 +190,33 @@ def espeak(text: str, voice: str, out: Path, speed: int = 160, pitch: int = 50) 
     if proc.returncode != 0 or not out.exists():
         raise RenderError(f"espeak-ng failed for voice {voice}: {proc.stderr.strip()[-300:]}")
     return out
+
+
+@dataclass(frozen=True)
+class GusPatch:
+    """The first sample of a Gravis UltraSound ``.pat`` file: its PCM, rate, root frequency and key tracking."""
+
+    y: np.ndarray
+    rate: int
+    root_hz: float
+    scale_factor: int
+
+
+def read_gus_patch(path: Path) -> GusPatch:
+    """Decode the first sample of a GUS patch (the recording itself, as TiMidity would play it at its root)."""
+    data = Path(path).read_bytes()
+    off = 129 + 63 + 47  # file header, instrument, layer
+    head = data[off : off + 96]
+    length = struct.unpack("<I", head[8:12])[0]
+    rate = struct.unpack("<H", head[20:22])[0]
+    root = struct.unpack("<I", head[30:34])[0] / 1000.0
+    modes = head[55]
+    scale_factor = struct.unpack("<H", head[58:60])[0]
+    raw = data[off + 96 : off + 96 + length]
+    if modes & 1:  # 16-bit
+        y = np.frombuffer(raw[: len(raw) // 2 * 2], "<u2" if modes & 2 else "<i2").astype(np.float32)
+        y = (y - 32768.0 if modes & 2 else y) / 32768.0
+    else:
+        y = np.frombuffer(raw, "u1" if modes & 2 else "i1").astype(np.float32)
+        y = (y - 128.0 if modes & 2 else y) / 128.0
+    return GusPatch(y, rate, root, scale_factor)

@@ -497,14 +497,33 @@ def _freepats_licence(patch: Path) -> str:
     return "GPL-2+ with exception"
 
 
+def _freepats_sample(patch: Path, out: Path) -> Path | None:
+    """The recording inside a freepats drum patch, as WAV at ``out`` (reused when there); None when silent.
+
+    Issue 21: TiMidity plays a GUS patch at the note's pitch relative to the patch's root frequency. The
+    freepats TR-808 toms, kicks, clap and ride bell have root C4 (261.6 Hz) with key tracking on, so their
+    notes 35-53 sounded 7 to 25 semitones lower, and up to three times longer, than the recordings (a 81 Hz
+    low tom came out at 30 Hz: a kick). The builder therefore takes the recording itself, unshifted.
+    """
+    if out.exists():
+        return out
+    gus = render.read_gus_patch(patch)
+    y = render.trim(gus.y, gus.rate)
+    if y is None:
+        return None
+    peak = float(np.max(np.abs(y)))
+    render.write_wav(out, y * (0.99 / peak) if peak > 0.99 else y, gus.rate)
+    return out
+
+
 def collect_freepats(ctx: Context, cfg: Path = FREEPATS_CFG, root: Path = FREEPATS_DIR) -> Collected:
-    """freepats Drum_000 notes 35-81, rendered with TiMidity++ (one kit: ``freepats Drum_000``)."""
+    """freepats Drum_000 notes 35-81: the recording of each drum patch (one kit: ``freepats Drum_000``)."""
     res = Collected()
     if not cfg.exists():
         res.skipped.append((str(cfg), "freepats not installed"))
         return res
     drums, _ = _freepats_cfg(cfg)
-    notes = []
+    kit = LoopKit("freepats Drum_000", "", "freepats", "GPL-2+ with exception", "mixed")
     for key in range(35, 82):
         patch = drums.get(key)
         if patch is None:
@@ -516,28 +535,25 @@ def collect_freepats(ctx: Context, cfg: Path = FREEPATS_CFG, root: Path = FREEPA
             continue
         note_file = (root / patch).with_suffix(".txt")
         kt = "electronic" if note_file.exists() and "TR-808" in note_file.read_text(errors="replace") else "acoustic"
-        notes.append((_Note(cfg, "freepats Drum_000", "Drum_000", 0, 0, key, 100, 9, label, name, (patch,)), kt))
-    paths = _render_notes(ctx, "timidity", cfg, [n for n, _ in notes], ctx.audio / "freepats" / "Drum_000", slot=8.0)
-    kit = LoopKit("freepats Drum_000", "", "freepats", "GPL-2+ with exception", "mixed")
-    for n, kt in notes:
-        if n not in paths:
-            res.skipped.append((n.samples[0], "silent render"))
+        path = _freepats_sample(root / patch, ctx.audio / "freepats" / "Drum_000_samples" / f"{Path(patch).stem}.wav")
+        if path is None:
+            res.skipped.append((patch, "silent sample"))
             continue
         res.items.append(
             Item(
-                path=str(paths[n]),
-                label=n.label.label,
-                subclass=n.label.subclass,
+                path=str(path),
+                label=label.label,
+                subclass=label.subclass,
                 kit_type=kt,
                 source="freepats",
-                kit=n.kit,
-                licence=_freepats_licence(root / n.samples[0]),
-                origin=f"freepats:{n.samples[0]}:note{n.note}",
-                name=n.name,
-                role=_role(n.label),
+                kit="freepats Drum_000",
+                licence=_freepats_licence(root / patch),
+                origin=f"freepats:{patch}:note{key}",
+                name=name,
+                role=_role(label),
             )
         )
-        kit.add(n.label.subclass, [str(paths[n])])
+        kit.add(label.subclass, [str(path)])
     res.kits.append(kit)
     return res
 

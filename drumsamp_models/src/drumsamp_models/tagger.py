@@ -6,6 +6,11 @@ takes for a non-drum (the :class:`Tagger`'s default; the design's ``predict_tags
 the threshold alone). Sounds longer than one 3 s patch are cut into successive
 patches and the class likelihoods are averaged over the patches.
 
+Beside the tag, a head trained since issue 21 carries a sub-class output (:mod:`~drumsamp_models.subclasses`:
+kick; snare, rimshot, clap; closed_hat, open_hat, ride, crash; tom; loop; percussion; other): every result
+also holds a ``subclass`` that always belongs to its tag's design class (``Unknown`` → ``percussion`` or
+``other``) and the 12 ``subclass_likelihoods``.
+
 The head's weights ship inside the package (``weights/tagger_head.npz``) and run in NumPy; only the
 MusiCNN base needs TensorFlow, and it is loaded on first use.
 """
@@ -28,10 +33,13 @@ from . import audio, descriptors, features
 from .batches import CLASSIFICATION, Batch, load_batch
 from .errors import AudioError, FeatureFileError
 from .nondrum import NonDrumGate, gate_features
+from .subclasses import SUBCLASS_CLASS, SUBCLASSES, subclasses_of
 
 __all__ = [
     "CLASSES",
     "DEFAULT_UNKNOWN_THRESHOLD",
+    "SUBCLASSES",
+    "SUBCLASS_CLASS",
     "UNKNOWN",
     "Head",
     "MusicnnEmbedder",
@@ -40,6 +48,7 @@ __all__ = [
     "TaggingReport",
     "calibrated_threshold",
     "predict_tags_on_computed_mels",
+    "subclass_for",
 ]
 
 CLASSES: tuple[str, ...] = ("Kick", "Snare", "Cymbal", "Tom", "Drumloop")
@@ -74,23 +83,45 @@ class Head:
     b2: np.ndarray
     classes: tuple[str, ...] = CLASSES
     meta: dict[str, Any] = field(default_factory=dict)
+    sub: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    """The sub-class output: Dense(hidden, ReLU) → Dense(len(subclasses), softmax) weights, or None."""
+    subclasses: tuple[str, ...] = SUBCLASSES
 
     def likelihoods(self, embeddings: np.ndarray) -> np.ndarray:
         """Class likelihoods (n, classes) for 200-d embeddings (n, 200)."""
         h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
         return _softmax(h @ self.w2 + self.b2)
 
+    def subclass_likelihoods(self, embeddings: np.ndarray) -> np.ndarray | None:
+        """Sub-class likelihoods (n, subclasses) for embeddings (n, 200); None for a head without that output."""
+        if self.sub is None:
+            return None
+        w1, b1, w2, b2 = self.sub
+        h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ w1 + b1, 0.0)
+        return _softmax(h @ w2 + b2)
+
+    def with_subclass_output(self, sub: Head) -> Head:
+        """This head with ``sub``'s two dense layers (trained on :data:`SUBCLASSES`) as its sub-class output."""
+        return Head(
+            self.w1, self.b1, self.w2, self.b2, self.classes, self.meta, (sub.w1, sub.b1, sub.w2, sub.b2), sub.classes
+        )
+
     @cached_property
     def fingerprint(self) -> str:
         """SHA-1 of the weights, classes and metadata (front-end settings included): changes with the model."""
         digest = hashlib.sha1()
-        for array in (self.w1, self.b1, self.w2, self.b2):
+        for array in (self.w1, self.b1, self.w2, self.b2, *(self.sub or ())):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-        digest.update(json.dumps([list(self.classes), self.meta], sort_keys=True).encode())
+        extra = [list(self.subclasses)] if self.sub is not None else []
+        digest.update(json.dumps([list(self.classes), self.meta, *extra], sort_keys=True).encode())
         return digest.hexdigest()
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the head to an ``.npz`` (arrays plus JSON metadata)."""
+        """Write the head to an ``.npz`` (arrays plus JSON metadata; the sub-class output when there is one)."""
+        extra: dict[str, np.ndarray] = {}
+        if self.sub is not None:
+            extra = dict(zip(("sw1", "sb1", "sw2", "sb2"), self.sub, strict=True))
+            extra["subclasses"] = np.array(self.subclasses)
         np.savez(
             path,
             w1=self.w1,
@@ -99,12 +130,16 @@ class Head:
             b2=self.b2,
             classes=np.array(self.classes),
             meta=np.array(json.dumps(self.meta, sort_keys=True)),
+            **extra,
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Head:
         """Read a head written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as npz:
+            sub = None
+            if "sw1" in npz.files:
+                sub = tuple(npz[k].astype(np.float32) for k in ("sw1", "sb1", "sw2", "sb2"))
             return cls(
                 w1=npz["w1"].astype(np.float32),
                 b1=npz["b1"].astype(np.float32),
@@ -112,6 +147,8 @@ class Head:
                 b2=npz["b2"].astype(np.float32),
                 classes=tuple(str(c) for c in npz["classes"]),
                 meta=json.loads(str(npz["meta"])),
+                sub=sub,  # type: ignore[arg-type]
+                subclasses=tuple(str(c) for c in npz["subclasses"]) if sub is not None else SUBCLASSES,
             )
 
     @classmethod
@@ -132,6 +169,14 @@ def calibrated_threshold(head: Head, gate: NonDrumGate | None = None) -> float:
     if gate is not None and gate.head_threshold is not None and gate.meta.get("head") == head.fingerprint:
         return gate.head_threshold
     return float(head.meta.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
+
+
+def subclass_for(tag: str, likelihoods: np.ndarray, subclasses: Sequence[str] = SUBCLASSES) -> str:
+    """The most likely sub-class among those of ``tag``'s design class (``Unknown``: ``percussion`` or
+    ``other``), so that the sub-class never contradicts the tag."""
+    allowed = set(subclasses_of(tag))
+    ranked = [subclasses[i] for i in np.argsort(-np.asarray(likelihoods), kind="stable")]
+    return next((s for s in ranked if s in allowed), "other")
 
 
 def silence_trimmed_length(patch: np.ndarray, step: int = TRIM_STEP, minimum: int = TRIM_MIN_FRAMES) -> int:
@@ -221,13 +266,19 @@ class TagResult:
     n_patches: int
     descriptors: np.ndarray | None = None
     non_drum: float | None = None
+    subclass: str | None = None
+    subclass_likelihoods: dict[str, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form: ``{"tag": ..., "likelihoods": {class: float}, "n_patches": n}``, plus
-        ``"non_drum": float`` when the gate looked at the sound."""
+        ``"non_drum": float`` when the gate looked at the sound, and ``"subclass": str`` and
+        ``"subclass_likelihoods": {subclass: float}`` when the head has a sub-class output."""
         out: dict[str, Any] = {"tag": self.tag, "likelihoods": dict(self.likelihoods), "n_patches": self.n_patches}
         if self.non_drum is not None:
             out["non_drum"] = self.non_drum
+        if self.subclass is not None:
+            out["subclass"] = self.subclass
+            out["subclass_likelihoods"] = dict(self.subclass_likelihoods or {})
         return out
 
 
@@ -307,14 +358,23 @@ class Tagger:
         non_drum = None
         if self.gate is not None and described is not None:
             non_drum = float(self.gate.probability(gate_features(embedding, described)))
+        tag = self.tag_of(mean, non_drum=non_drum)
+        sub = self.head.subclass_likelihoods(patch_embeddings)
+        sub_mean = sub.mean(axis=0) if sub is not None else None
         return TagResult(
             path=path,
-            tag=self.tag_of(mean, non_drum=non_drum),
+            tag=tag,
             likelihoods={c: float(v) for c, v in zip(self.classes, mean, strict=True)},
             embedding=embedding,
             n_patches=len(patch_embeddings),
             descriptors=described if self.describe else None,
             non_drum=non_drum,
+            subclass=subclass_for(tag, sub_mean, self.head.subclasses) if sub_mean is not None else None,
+            subclass_likelihoods=(
+                {c: float(v) for c, v in zip(self.head.subclasses, sub_mean, strict=True)}
+                if sub_mean is not None
+                else None
+            ),
         )
 
     def _decode(self, path: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -420,10 +480,12 @@ def predict_tags_on_computed_mels(
     """The design's call: tag the sounds whose mel patches ``utils.save_classification_batches_to_disk`` wrote.
 
     Returns ``{audio path as given to the batch writer: {"tag": str, "likelihoods": {class: float},
-    "n_patches": int}}`` in the order of ``npz_files``. ``unknown_threshold`` defaults to the threshold
-    calibrated with the shipped head alone (the design's 0.6 when the head has none; the non-drum gate is
-    not applied: the design's rule is the threshold alone). A file that is not a
-    classification feature file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
+    "n_patches": int, "subclass": str, "subclass_likelihoods": {subclass: float}}}`` in the order of
+    ``npz_files`` (the sub-class keys with a head that has a sub-class output, as the shipped one does; the
+    sub-class always belongs to the entry's tag, see :func:`subclass_for`). ``unknown_threshold`` defaults to
+    the threshold calibrated with the shipped head alone (the design's 0.6 when the head has none; the non-drum
+    gate is not applied: the design's rule is the threshold alone). A file that is not a classification feature
+    file raises :class:`~drumsamp_models.errors.FeatureFileError` naming it.
     """
     tagger = _shared.get(batch_size)
     if tagger is None:
@@ -433,5 +495,8 @@ def predict_tags_on_computed_mels(
     for result in tagger._batched((b.source_path, b.data, None) for b in batches):
         entry = result.as_dict()
         entry["tag"] = tagger.tag_of(np.array([result.likelihoods[c] for c in tagger.classes]), unknown_threshold)
+        if result.subclass_likelihoods is not None:
+            sub = np.array([result.subclass_likelihoods[c] for c in tagger.head.subclasses])
+            entry["subclass"] = subclass_for(entry["tag"], sub, tagger.head.subclasses)
         out[result.path] = entry
     return out

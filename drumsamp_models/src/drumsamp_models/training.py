@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tagger import CLASSES, UNKNOWN, Head
+from .tagger import CLASSES, UNKNOWN, Head, _softmax
 
 __all__ = [
     "FitResult",
@@ -288,3 +288,67 @@ def calibrate_with_gate(
             if key > (best[0], -best[1]):
                 best = (key[0], float(lost[j]), float(t1), float(gate_grid[j]))
     return best[2], best[3]
+
+
+def fit_head_numpy(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    classes: Sequence[str] = CLASSES,
+    hidden: int = 200,
+    dropout: float = 0.5,
+    learning_rate: float = 1e-3,
+    epochs: int = 50,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> FitResult:
+    """:func:`fit_head`'s network and recipe (Dropout → Dense(hidden, ReLU) → Dense(classes, softmax), Glorot
+    initialisation, Adam, weighted cross-entropy averaged over each batch, full ``epochs``) in NumPy.
+
+    About twenty times faster than Keras on this small network (no per-step framework overhead), which makes
+    leave-one-group-out over 30+ groups affordable on two cores; the numbers differ from Keras' only by the
+    random streams (initialisation, dropout masks, batch order)."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x_train, np.float32)
+    y = np.asarray(y_train, np.float32)
+    w = np.ones(len(x), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
+    n_in, k = x.shape[1], y.shape[1]
+
+    def glorot(fan_in: int, fan_out: int) -> np.ndarray:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
+
+    params = [glorot(n_in, hidden), np.zeros(hidden, np.float32), glorot(hidden, k), np.zeros(k, np.float32)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    beta1, beta2, eps = 0.9, 0.999, 1e-7
+    step = 0
+    losses: list[float] = []
+    keep = 1.0 - dropout
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            idx = order[start : start + batch_size]
+            xb, yb, wb = x[idx], y[idx], w[idx]
+            mask = (rng.random(xb.shape) < keep).astype(np.float32) / keep if dropout > 0 else 1.0
+            xd = xb * mask
+            pre = xd @ params[0] + params[1]
+            h = np.maximum(pre, 0.0)
+            p = _softmax(h @ params[2] + params[3])
+            total += float(np.sum(wb * -np.sum(yb * np.log(np.clip(p, 1e-7, 1.0)), axis=1)))
+            # d(mean weighted CE)/dz for softmax outputs (targets sum to 1)
+            dz = (p - yb) * (wb / len(idx))[:, None]
+            grads = [None, None, h.T @ dz, dz.sum(axis=0)]
+            dh = (dz @ params[2].T) * (pre > 0)
+            grads[0], grads[1] = xd.T @ dh, dh.sum(axis=0)
+            step += 1
+            lr = learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+            for i, g in enumerate(grads):
+                m[i] = beta1 * m[i] + (1 - beta1) * g
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                params[i] -= (lr * m[i] / (np.sqrt(v[i]) + eps)).astype(np.float32)
+        losses.append(total / len(x))
+    w1, b1, w2, b2 = (p.astype(np.float32) for p in params)
+    return FitResult(Head(w1, b1, w2, b2, tuple(classes)), {"loss": losses}, epochs)

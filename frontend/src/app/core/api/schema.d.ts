@@ -1968,6 +1968,8 @@ export interface paths {
                     q?: string;
                     /** @description classes as shown (the user's correction, else the auto tag; Kick, Snare, Cymbal, Tom, Drumloop, Unknown; any case), repeated or comma-separated: any of them */
                     class?: string[];
+                    /** @description the tagger's sub-classes (kick, snare, rimshot, clap, closed_hat, open_hat, ride, crash, tom, loop, percussion, other; exact), repeated or comma-separated: any of them */
+                    subclass?: ("kick" | "snare" | "rimshot" | "clap" | "closed_hat" | "open_hat" | "ride" | "crash" | "tom" | "loop" | "percussion" | "other")[];
                     /** @description custom tag names (user or propagated; case- and accent-insensitive), repeated: all of them */
                     tag?: string[];
                     favorite?: boolean;
@@ -2651,6 +2653,7 @@ export interface components {
             userClass: string | null;
             /** @description the tagger's class of the current content (kept beside a correction); null when not analysed */
             modelClass: string | null;
+            subclass: components["schemas"]["Subclass"];
             /** @description the tagger's likelihood of modelClass */
             modelLikelihood: number | null;
             /**
@@ -2756,6 +2759,11 @@ export interface components {
             /** @description seconds */
             expiresIn: number;
         };
+        /**
+         * @description the tagger's finer class, always within the class shown: Kick kick; Snare snare, rimshot (and side stick), clap; Cymbal closed_hat, open_hat, ride, crash (china and splash too); Tom tom; Drumloop loop; Unknown percussion (cowbell, shaker, tambourine, clave, congas, bongos, woodblock, ...) or other (no percussion). null when not analysed, when the user corrected the class to another one, or when the auto tag was removed
+         * @enum {string|null}
+         */
+        Subclass: "kick" | "snare" | "rimshot" | "clap" | "closed_hat" | "open_hat" | "ride" | "crash" | "tom" | "loop" | "percussion" | "other" | null;
         /** @description the loop's tempo in beats per minute: the user's value when set (any class), else the estimate of a sample whose class is Drumloop; null when neither */
         Bpm: number | null;
         /**
@@ -2789,6 +2797,7 @@ export interface components {
             corrected: boolean;
             /** @description the tagger's class of the current content (also under a correction); null when not analysed */
             modelClass: string | null;
+            subclass: components["schemas"]["Subclass"];
             tags: components["schemas"]["Tag"][];
             /** Format: date-time */
             addedAt: string | null;

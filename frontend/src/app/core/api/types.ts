@@ -36,6 +36,17 @@ export type Reach = 'strict' | 'balanced' | 'wide';
 /** The tagger's classes, in the order the app shows them. */
 export const CLASSES = ['Kick', 'Snare', 'Cymbal', 'Tom', 'Drumloop', 'Unknown'] as const;
 export type DrumClass = (typeof CLASSES)[number];
+export type Subclass = NonNullable<Schemas['Subclass']>;
+
+/** How the app names the tagger's sub-classes (`closed_hat` → "closed hat"). */
+export function subclassLabel(subclass: Subclass | null | undefined): string | null {
+  return subclass ? subclass.replace('_', ' ') : null;
+}
+
+/** Whether a sub-class says more than its class (not for kick, tom, loop: one sub-class each). */
+export function subclassAddsDetail(subclass: Subclass | null | undefined): boolean {
+  return !!subclass && subclass !== 'kick' && subclass !== 'tom' && subclass !== 'loop';
+}
 
 /** One URL path segment per sample path segment, each percent-encoded (the API takes paths as the URL's rest). */
 export function encodePath(path: string): string {

@@ -318,8 +318,4 @@ export class LibraryPage implements OnInit {
   protected focusTable(): void {
     this.table()?.focus();
   }
-
-  protected showList(): void {
-    this.view.set('list');
-  }
 }

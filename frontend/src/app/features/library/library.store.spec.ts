@@ -7,6 +7,7 @@ import { TestBed } from '@angular/core/testing';
 import type { Job, SearchResult, SearchSample } from '../../core/api/types';
 import { NotifyService } from '../../core/notify.service';
 import { LibraryStore, Row, toRow } from './library.store';
+import { parseQuery, queryMatches } from './query';
 
 const LIB = 'My Drums';
 const LIB_URL = 'My%20Drums';
@@ -33,6 +34,7 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
     addedAt: '2026-01-01T00:00:00Z',
     bpm: null,
     bpmSource: null,
+    subclass: cls === 'Kick' ? 'kick' : null,
     ...extra,
   };
 }
@@ -210,6 +212,16 @@ describe('LibraryStore', () => {
       expect(row.userTags).toEqual(['Punchy']);
       expect(row.propagated).toEqual([{ name: 'dark', confidence: 0.75 }]);
       expect(row.key).toEqual({ path: 'kits/808 classic/kick hard.wav', tags: ['kick', 'punchy', 'dark'] });
+    });
+
+    it('names the sub-class and lets its words find the sound (a clap is a Snare)', () => {
+      const clap = toRow(sample('Kits/909/clap.wav', { class: 'Snare', subclass: 'clap' }));
+      const hat = toRow(sample('Kits/909/oh.wav', { class: 'Cymbal', subclass: 'open_hat' }));
+      expect(clap.subclassName).toBe('clap');
+      expect(hat.subclassName).toBe('open hat');
+      expect(queryMatches(parseQuery('clap'), clap.key)).toBe(true);
+      expect(queryMatches(parseQuery('"open hat"'), hat.key)).toBe(true);
+      expect(queryMatches(parseQuery('clap'), hat.key)).toBe(false);
     });
 
     it('shows a user tag named like a class as the class when the auto tag is hidden', () => {
@@ -473,8 +485,6 @@ describe('LibraryStore', () => {
       expect(post.request.body).toEqual([{ name: KICK, customTags: ['dark', 'punchy'] }]);
       post.flush({ [KICK]: ['dark', 'punchy'] });
 
-      const probe = http.expectOne(isSearch(0, 1));
-      probe.flush(result([], 3, 0, 1));
       const after = [
         sample(KICK, { tags: [['Kick', 'auto', '0.9'], ['dark', 'user', '1.0'], ['punchy', 'user', '1.0']] }),
         snareBefore,
@@ -540,6 +550,24 @@ describe('LibraryStore', () => {
       expect(row.shownClass).toBe('Snare');
       expect(row.corrected).toBe(true);
       expect(row.userTags).toEqual(['dark']);
+    });
+
+    it('in a large library, a correction reads only that sound again, class, sub-class and tempo included', () => {
+      const many = Array.from({ length: 3001 }, (_, i) => sample(`Kits/k${String(i).padStart(4, '0')}.wav`));
+      given([sample(KICK, { tags: [['Kick', 'auto', '0.930']], subclass: 'kick' }), ...many]);
+      store.correctClass([KICK], 'Snare');
+      http.expectOne(`/sampleclass/update/${LIB_URL}/${KICK_URL}`).flush({ message: 'ok' });
+      const details = http.expectOne(`/sample/${LIB_URL}/${KICK_URL}`);
+      details.flush({
+        name: KICK, isFavorite: true, tags: [['Snare', 'user', '1.000']], rejectedTags: [], analysed: true, analysisError: null,
+        likelihoods: null, nonDrum: null, format: 'WAV', duration: 0.5, samplerate: 44100, channels: 1, size: 1, contentHash: 'x',
+        subclass: null, userClass: 'Snare', modelClass: 'Kick', modelLikelihood: 0.93, correctedAt: '2026-12-07T00:00:00Z',
+        bpm: null, bpmSource: null,
+      });
+      expect(http.match((req) => req.url.startsWith('/search/'))).toEqual([]); // no reload of 3 002 rows
+      const row = store.rows().find((r) => r.path === KICK)!;
+      expect([row.shownClass, row.corrected, row.modelClass, row.subclass, row.isFavorite]).toEqual(['Snare', true, 'Kick', null, true]);
+      expect(row.userTags).toEqual([]);
     });
 
     it('correctClass with null goes back to the class of the tagger', () => {

@@ -6,9 +6,9 @@ import {
   switchMap, tap, toArray,
 } from 'rxjs';
 
-import type { ExplainedRecommendation, Job, Reach, SearchSample, Similar, Tag, TagReachChanges } from '../../core/api/types';
+import type { ExplainedRecommendation, Job, Reach, SampleDetails, SearchSample, Similar, Tag, TagReachChanges } from '../../core/api/types';
 import { errorMessage } from '../../core/http-error';
-import { CLASSES } from '../../core/api/types';
+import { CLASSES, subclassAddsDetail, subclassLabel } from '../../core/api/types';
 import { NotifyService } from '../../core/notify.service';
 import { AnalysisService } from './analysis.service';
 import { ClassSuggestion, CorrectionsService } from './corrections.service';
@@ -30,6 +30,8 @@ export interface Row extends SearchSample {
   /** Loop tempo: the user's value when set, else the estimate (Drumloop sounds), else null. */
   tempo: number | null;
   tempoByUser: boolean;
+  /** The tagger's sub-class as the app names it ("closed hat"), null when none is shown. */
+  subclassName: string | null;
 }
 
 export type SortKey = 'path' | 'name' | 'class' | 'confidence' | 'duration' | 'added' | 'size' | 'favorite' | 'bpm';
@@ -74,7 +76,7 @@ export function loadFor<T>(path: string, request: Observable<T>): Observable<Loa
 
 export function toRow(sample: SearchSample): Row {
   // a correction (the user's class) is listed first, as a user tag named like the class; the tagger's is `modelClass`
-  const corrected = (sample as { corrected?: boolean }).corrected === true;
+  const corrected = sample.corrected === true;
   const custom = corrected ? sample.tags.slice(1) : sample.tags;
   const userTags = custom.filter((t) => t[1] === 'user').map((t) => t[0]);
   const propagated = custom
@@ -83,6 +85,7 @@ export function toRow(sample: SearchSample): Row {
   // an older correction: the tagger's class hidden and the class given as a user tag
   const legacy = !corrected && sample.class === null ? userTags.find((t) => CLASS_SET.has(t)) ?? null : null;
   const shownClass = sample.class ?? legacy;
+  const subclassName = subclassLabel(sample.subclass);
   return {
     ...sample,
     shownClass,
@@ -90,9 +93,11 @@ export function toRow(sample: SearchSample): Row {
     userTags: userTags.filter((t) => t !== legacy),
     propagated,
     fileName: sample.path.slice(sample.path.lastIndexOf('/') + 1),
-    key: { path: fold(sample.path), tags: sample.tags.map((t) => fold(t[0])) },
+    // a sub-class's words count as a tag name: typing "clap" or "open hat" finds them
+    key: { path: fold(sample.path), tags: [...sample.tags.map((t) => fold(t[0])), ...(subclassAddsDetail(sample.subclass) && subclassName ? [subclassName] : [])] },
     tempo: sample.bpm ?? null,
     tempoByUser: sample.bpmSource === 'user',
+    subclassName,
   };
 }
 
@@ -323,24 +328,12 @@ export class LibraryStore {
     this.loading.set(true);
     this.loadError.set(null);
     this.loadSub?.unsubscribe(); // the newest read wins: an older answer never overwrites it
-    this.loadSub = this.samples
-      .page(lib, 0)
-      .pipe(
-        mergeMap((first) => {
-          if (this.lib() === lib && !this.loadedOnce()) this.rows.set(first.samples.map(toRow));
-          const pages = Math.ceil(first.total / PAGE_SIZE);
-          if (pages <= 1) return of([first.samples]);
-          return range(1, pages - 1).pipe(
-            mergeMap((page) => this.samples.page(lib, page * PAGE_SIZE).pipe(map((r) => [page, r.samples] as const)), 2),
-            toArray(),
-            map((rest) => [first.samples, ...rest.sort((a, b) => a[0] - b[0]).map((entry) => entry[1])]),
-          );
-        }),
-      )
-      .subscribe({
-        next: (pages) => {
+    this.loadSub = this.allSamples(lib, (first) => {
+      if (this.lib() === lib && !this.loadedOnce()) this.rows.set(first.map(toRow)); // first rows at once
+    }).subscribe({
+        next: (samples) => {
           if (this.lib() !== lib) return;
-          this.rows.set(pages.flat().map(toRow));
+          this.rows.set(samples.map(toRow));
           this.loadedOnce.set(true);
           this.loading.set(false);
           this.dropVanished();
@@ -351,6 +344,22 @@ export class LibraryStore {
           this.notify.error(error, 'Could not load the library');
         },
       });
+  }
+
+  /** Every sample of the library in path order, page by page (two pages at once); `first` sees the first page. */
+  private allSamples(lib: string, first: (samples: SearchSample[]) => void = () => undefined): Observable<SearchSample[]> {
+    return this.samples.page(lib, 0).pipe(
+      mergeMap((answer) => {
+        first(answer.samples);
+        const pages = Math.ceil(answer.total / PAGE_SIZE);
+        if (pages <= 1) return of(answer.samples);
+        return range(1, pages - 1).pipe(
+          mergeMap((page) => this.samples.page(lib, page * PAGE_SIZE).pipe(map((r) => [page, r.samples] as const)), 2),
+          toArray(),
+          map((rest) => [answer.samples, ...rest.sort((a, b) => a[0] - b[0]).map((entry) => entry[1])].flat()),
+        );
+      }),
+    );
   }
 
   loadThumbnails(): void {
@@ -605,14 +614,10 @@ export class LibraryStore {
     request.subscribe({
       next: () => {
         const lib = this.lib();
-        this.samples
-          .page(lib, 0, 1)
-          .pipe(
-            concatMap((first) => forkJoin(Array.from({ length: Math.ceil(first.total / PAGE_SIZE) }, (_, i) => this.samples.page(lib, i * PAGE_SIZE)))),
-          )
+        this.allSamples(lib)
           .subscribe({
-            next: (pages) => {
-              const rows = pages.flatMap((page) => page.samples).map(toRow);
+            next: (samples) => {
+              const rows = samples.map(toRow);
               this.rows.set(rows);
               const wanted = tags === null ? null : new Set(tags);
               const suggestions = rows
@@ -638,12 +643,23 @@ export class LibraryStore {
     }
     const lib = this.lib();
     forkJoin(paths.map((path) => this.samples.details(lib, path).pipe(catchError(() => of(null))))).subscribe((details) => {
-      const fresh = new Map<string, Tag[]>();
-      details.forEach((d, i) => d && fresh.set(paths[i], d.tags));
+      const fresh = new Map<string, SampleDetails>();
+      details.forEach((d, i) => d && fresh.set(paths[i], d));
       this.patchRows([...fresh.keys()], (row) => {
-        const tags = fresh.get(row.path)!;
-        const auto = tags.find((t) => t[1] === 'auto');
-        return toRow({ ...row, tags, class: auto ? auto[0] : null, likelihood: auto ? Number(auto[2]) : null });
+        const d = fresh.get(row.path)!;
+        const shown = d.tags.find((t) => CLASS_SET.has(t[0]) && (t[1] === 'auto' || (t[1] === 'user' && t[0] === d.userClass)));
+        return toRow({
+          ...row,
+          tags: d.tags,
+          isFavorite: d.isFavorite,
+          class: shown ? shown[0] : null,
+          likelihood: shown ? Number(shown[2]) : null,
+          corrected: d.userClass !== null,
+          modelClass: d.modelClass,
+          subclass: d.subclass,
+          bpm: d.bpm,
+          bpmSource: d.bpmSource,
+        });
       });
     });
   }

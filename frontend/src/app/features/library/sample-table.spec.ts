@@ -39,7 +39,7 @@ function sample(path: string, extra: Partial<SearchSample> = {}): SearchSample {
   return {
     name: path, path, folder: path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '',
     duration: 0.4, format: 'WAV', size: 1000, samplerate: 44100, channels: 1, isFavorite: false, analysed: true,
-    class: 'Kick', likelihood: 0.9, corrected: false, modelClass: 'Kick', tags: [['Kick', 'auto', '0.9']], addedAt: null, bpm: null, bpmSource: null,
+    class: 'Kick', likelihood: 0.9, corrected: false, modelClass: 'Kick', tags: [['Kick', 'auto', '0.9']], addedAt: null, bpm: null, bpmSource: null, subclass: 'kick',
     ...extra,
   };
 }
@@ -100,6 +100,19 @@ describe('SampleTable', () => {
     expect(grid.getAttribute('role')).toBe('grid');
     expect(grid.tabIndex).toBe(0);
     expect(grid.getAttribute('aria-rowcount')).toBe(String(PATHS.length + 1));
+  });
+
+  it('shows the sub-class under the class where it says more than the class', async () => {
+    store.rows.set([
+      toRow(sample('Kits/909/clap.wav', { class: 'Snare', subclass: 'clap' })),
+      toRow(sample('Kits/909/kick.wav')),
+      toRow(sample('Perc/cowbell.wav', { class: 'Unknown', subclass: 'percussion' })),
+    ]);
+    await fixture.whenStable();
+    const cell = (path: string) => grid.querySelector(`[data-path="${path}"] .c-class`);
+    expect(cell('Kits/909/clap.wav')?.querySelector('[data-testid=subclass]')?.textContent?.trim()).toBe('clap');
+    expect(cell('Perc/cowbell.wav')?.querySelector('[data-testid=subclass]')?.textContent?.trim()).toBe('percussion');
+    expect(cell('Kits/909/kick.wav')?.querySelector('[data-testid=subclass]')).toBeNull(); // a kick is a kick
   });
 
   it('ArrowDown / ArrowUp / Home / End move the active row', async () => {

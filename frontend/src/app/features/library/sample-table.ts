@@ -3,6 +3,7 @@ import { ChangeDetectionStrategy, Component, ElementRef, computed, effect, injec
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
 
+import { subclassAddsDetail } from '../../core/api/types';
 import { LibraryStore, Row, SortKey } from './library.store';
 import { PlayerService, logTiming } from './player.service';
 import { SamplesService } from './samples.service';
@@ -107,6 +108,10 @@ export class SampleTable {
     const sort = this.store.sort();
     if (sort.key !== key) return 'none';
     return sort.descending ? 'descending' : 'ascending';
+  }
+
+  protected showSubclass(row: Row): boolean {
+    return subclassAddsDetail(row.subclass);
   }
 
   protected classLabel(row: Row): string {

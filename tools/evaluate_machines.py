@@ -1,0 +1,138 @@
+"""Drum machines never trained on (issue 21): grouped cross-validation by machine, and the test split's machines.
+
+1. Leave-one-machine-out over the drum machines of train + val (``tools.dataset.split.DRUM_MACHINE_GROUPS``):
+   for each machine, a head is trained with the shipped recipe (``tools.train_tagger``'s options, read from the
+   shipped head's metadata) on every other train + val sound, and tags that machine's drums. With ``--cv FILE``
+   the out-of-fold likelihoods that ``tools.train_tagger --cv-out FILE`` wrote are used instead (the same folds,
+   computed during training).
+2. The machines of the test split, tagged by the shipped head.
+
+Prints closed-set accuracy, Tom recall and the confusion matrix of each part and of both together.
+
+    .venv/bin/python -m tools.evaluate_machines --manifest data/dataset/manifest.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from drumsamp_models.features import FrontEnd
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
+from tools.dataset.split import DRUM_MACHINE_GROUPS
+from tools.evaluate_tagger import file_likelihoods
+from tools.tagger_data import Row, patch_embeddings, read_manifest
+
+
+def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> str:
+    """Accuracy, Tom recall and the confusion matrix (Markdown) of closed-set predictions."""
+    t, p = np.asarray(truth), np.asarray(pred)
+    toms = t == "Tom"
+    lines = [
+        f"### {name}: {len(t)} drums",
+        "",
+        f"- accuracy: **{np.mean(t == p):.4f}**",
+        f"- Tom recall: **{np.mean(p[toms] == 'Tom'):.4f}** ({int(np.sum(p[toms] == 'Tom'))} of {int(toms.sum())})"
+        if toms.any()
+        else "- Tom recall: – (no toms)",
+        "",
+        "| | " + " | ".join(CLASSES) + " |",
+        "|---|" + "---:|" * len(CLASSES),
+    ]
+    for c in CLASSES:
+        row = [int(np.sum((t == c) & (p == k))) for k in CLASSES]
+        if sum(row):
+            lines.append(f"| {c} | " + " | ".join(map(str, row)) + " |")
+    return "\n".join(lines)
+
+
+def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
+    """Leave-one-machine-out with the training CLI's recipe (the shipped head's metadata)."""
+    from tools.train_tagger import _fit, build_parser
+
+    meta = head.meta
+    options = [
+        *("--out", "-", "--augment", str(meta.get("augment", 4)), "--epochs", str(meta.get("epochs", 100))),
+        *("--lr", str(meta.get("learning_rate", 3e-4)), "--seed", str(meta.get("seed", 0))),
+        *("--smoothing", str(meta.get("smoothing", 0.1)), "--dropout", str(meta.get("dropout", 0.5))),
+        *("--unknown-share", str(meta.get("unknown_share", 1.0)), "--eq", str(meta.get("eq", 0.0))),
+        *("--group-balance", str(meta.get("group_balance", 0.0)), "--trainer", str(meta.get("trainer", "keras"))),
+    ]
+    train_args = build_parser().parse_args(options)
+    front = FrontEnd.from_meta(meta).as_meta()
+    trim = bool(meta.get("trim_silence", True))
+    all_emb, all_rows = patch_embeddings(
+        rows, args.cache, train_args.augment, train_args.seed, "train+val", trim_silence=trim, eq=train_args.eq, **front
+    )
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, train_args.seed, "clean", trim_silence=trim, **front)
+    truth: list[str] = []
+    pred: list[str] = []
+    machines: list[str] = []
+    for group in sorted({r.group for r in clean_rows if r.group in DRUM_MACHINE_GROUPS}):
+        train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
+        held = [i for i, r in enumerate(clean_rows) if r.group == group and r.label != UNKNOWN]
+        fit = _fit(train_args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
+        lik = file_likelihoods(fit.head, [clean_emb[i] for i in held])
+        truth += [clean_rows[i].label for i in held]
+        pred += [CLASSES[k] for k in lik.argmax(axis=1)]
+        machines += [group] * len(held)
+        acc = np.mean(np.array(truth[-len(held) :]) == pred[-len(held) :])
+        print(f"fold {group}: {len(held)} drums, accuracy {acc:.3f}", flush=True)
+    return truth, pred, machines
+
+
+def _cv_from_file(path: str) -> tuple[list[str], list[str], list[str]]:
+    """The drum machines' out-of-fold predictions saved by ``tools.train_tagger --cv-out``."""
+    with np.load(path, allow_pickle=False) as npz:
+        groups, labels, lik = npz["groups"].astype(str), npz["labels"].astype(str), npz["likelihoods"]
+    keep = np.isin(groups, DRUM_MACHINE_GROUPS) & (labels != UNKNOWN)
+    return labels[keep].tolist(), [CLASSES[k] for k in lik[keep].argmax(axis=1)], groups[keep].tolist()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--manifest", default="data/dataset/manifest.csv")
+    parser.add_argument("--cache", default="data/cache/embeddings")
+    parser.add_argument("--head", help="head .npz (default: the one shipped in the package)")
+    parser.add_argument("--cv", help="out-of-fold likelihoods written by tools.train_tagger --cv-out (skip training)")
+    args = parser.parse_args(argv)
+    head = Head.load(args.head) if args.head else Head.shipped()
+    rows = read_manifest(args.manifest)
+    train_val = [r for r in rows if r.split in ("train", "val")]
+    if args.cv:
+        cv_truth, cv_pred, cv_groups = _cv_from_file(args.cv)
+    else:
+        cv_truth, cv_pred, cv_groups = _cv_from_training(args, head, train_val)
+    if not cv_truth:
+        print("error: no drum-machine sounds in train + val (is the drum-machines folder there?)", file=sys.stderr)
+        return 2
+    test = [r for r in rows if r.split == "test" and r.group in DRUM_MACHINE_GROUPS and r.label != UNKNOWN]
+    front = FrontEnd.from_meta(head.meta).as_meta()
+    emb, kept = patch_embeddings(
+        test, args.cache, desc="test machines", trim_silence=bool(head.meta.get("trim_silence")), **front
+    )
+    test_truth = [r.label for r in kept]
+    test_pred = [CLASSES[k] for k in file_likelihoods(head, emb).argmax(axis=1)] if emb else []
+    n_cv = len(set(cv_groups))
+    print(f"## Drum machines never trained on ({args.manifest})\n")
+    print(confusion_report(f"leave-one-machine-out over the {n_cv} machines of train + val", cv_truth, cv_pred))
+    per = {
+        g: (np.array(cv_truth)[np.array(cv_groups) == g], np.array(cv_pred)[np.array(cv_groups) == g])
+        for g in sorted(set(cv_groups))
+    }
+    print("\n| machine (held out) | drums | accuracy | toms → Tom |\n|---|---:|---:|---:|")
+    for g, (t, p) in per.items():
+        toms = f"{int(np.sum(p[t == 'Tom'] == 'Tom'))} of {int(np.sum(t == 'Tom'))}"
+        print(f"| {g} | {len(t)} | {np.mean(t == p):.3f} | {toms} |")
+    if test_truth:
+        n_test = len({r.group for r in kept})
+        print("\n" + confusion_report(f"the {n_test} machines of the test split (shipped head)", test_truth, test_pred))
+        print("\n" + confusion_report("both together", cv_truth + test_truth, cv_pred + test_pred))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
