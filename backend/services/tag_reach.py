@@ -111,7 +111,8 @@ def apply(library: SampleLibrary, reach: float) -> dict[str, Any]:
     later propagation (a tag edit, ``POST /usertags``, a finished analysis) uses it too."""
     tagging.lock_for_edit(library)
     body = changes(library, reach)
-    library.tag_reach = reach
+    # the default is stored as NULL: such a library follows the package's default, should it be recalibrated
+    library.tag_reach = None if reach == ctagger.REACH_LEVELS[ctagger.DEFAULT_REACH] else reach
     tagging.propagate(library, reach)
     db.session.commit()
     return {**body, "current": reach}

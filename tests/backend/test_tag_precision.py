@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from backend.extensions import db
+from backend.models import SampleLibrary
 from drumsamp_models import ctagger
 from tests.backend.conftest import User, build_app, close_app, path_url, register
 
@@ -66,7 +69,7 @@ def test_default_propagation_is_strict_and_stays_within_the_class(kits: tuple[Fl
     _, user = kits
     tags = listing(user)
     given = propagated(user)
-    # the velocity layers of the tagged kick get its tag; the strict default gives nothing below 0.95
+    # the velocity layers of the tagged kick get its tag; the strict default gives nothing below 0.9
     assert {name for name, tag in given if tag == "gm kick"} >= {"GMRock/Kick-Hard.wav", "GMRock/Kick-Hardest.wav"}
     assert all(c >= ctagger.DEFAULT_MIN_CONFIDENCE for c in given.values()), given
     # no tag crosses the drum tagger's class of its examples (the issue: a 909 kick's tag on snares and toms)
@@ -106,7 +109,7 @@ def test_preview_shows_what_a_wider_reach_adds_without_storing_it(kits: tuple[Fl
 
 
 def test_an_applied_reach_is_stored_and_the_library_keeps_it(kits: tuple[Flask, User]) -> None:
-    _, user = kits
+    app, user = kits
     strict = propagated(user)
     preview = user.get("/usertags/Kits/preview?reach=wide").get_json()
     assert preview["current"] == ctagger.REACH_LEVELS["strict"]
@@ -133,6 +136,8 @@ def test_an_applied_reach_is_stored_and_the_library_keeps_it(kits: tuple[Flask, 
     assert user.post("/usertags/Kits/reach", json={"reach": "strict"}).status_code == 200
     assert propagated(user) == strict
     assert user.get("/usertags/Kits/preview").get_json()["current"] == ctagger.REACH_LEVELS["strict"]
+    with app.app_context():  # the default is stored as "none": the library follows the package's default
+        assert db.session.scalar(select(SampleLibrary.tag_reach).where(SampleLibrary.name == "Kits")) is None
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import pytest
 import requests
 from playwright.sync_api import Locator, Page, Response, expect
 
+from drumsamp_models import ctagger
 from tests.backend.test_restart import Server
 from tests.e2e.conftest import Axe
 from tests.e2e.samples import BROKEN, DUPLICATES, LOOP_BPM, SNARE_VARIANTS, SOUNDS
@@ -386,7 +387,8 @@ def test_first_session(server: Server, page: Page, sample_folder: Path, shot: Ca
         expect(preview).to_be_hidden()
         expect(reach["strict"]).to_have_attribute("aria-pressed", "true")  # the library's reach again
         assert api.get(f"/usertags/{LIB}/preview", reach="strict")["added"] == [], "cancelling stored another reach"
-        assert api.get(f"/usertags/{LIB}/preview")["current"] == 0.1, "cancelling changed the library's reach"
+        current = api.get(f"/usertags/{LIB}/preview")["current"]
+        assert current == ctagger.REACH_LEVELS["strict"], "cancelling changed the library's reach"
         assert "dusty" in api.sample(LIB, spread_path)["rejectedTags"]
 
     with step("correct a sound's class"):

@@ -131,7 +131,11 @@ def dist(degrees: float) -> float:
 
 
 def vote(
-    for_tag: list[float], against: list[float], scale: float, bandwidth: float = 0.1, horizon: float = 0.5
+    for_tag: list[float],
+    against: list[float],
+    scale: float,
+    bandwidth: float = ctagger.DEFAULT_BANDWIDTH,
+    horizon: float = ctagger.DEFAULT_HORIZON,
 ) -> float:
     """The documented confidence: votes ``exp(-d / (bandwidth · scale))`` for and against, plus the doubt vote."""
     w = [math.exp(-d / (bandwidth * scale)) for d in for_tag]

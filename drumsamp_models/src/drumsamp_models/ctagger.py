@@ -46,19 +46,19 @@ DESIGN_THRESHOLD = 0.002
 """The design's fixed cosine-distance threshold (kept for :func:`get_custom_tag_nearest`)."""
 CONFIDENCE_FLOOR = 0.5
 """No propagated tag has a lower confidence: below it a tag is more likely wrong than right by its own vote."""
-DEFAULT_N_NEIGHBORS = 5
-DEFAULT_MIN_CONFIDENCE = 0.95
-DEFAULT_BANDWIDTH = 0.1
+DEFAULT_N_NEIGHBORS = 3
+DEFAULT_MIN_CONFIDENCE = 0.9
+DEFAULT_BANDWIDTH = 0.15
 DEFAULT_HORIZON = 0.5
 DEFAULT_MIN_SCALE = 0.038
-"""Precision-first defaults (k = 5, confidence ≥ 0.95, votes decaying e-fold every 0.1 × the tag's spread, the doubt
+"""Precision-first defaults (k = 3, confidence ≥ 0.9, votes decaying e-fold every 0.15 × the tag's spread, the doubt
 vote at 0.5 × spread): the widest setting whose precision was ≥ 0.90 on every tag task of the train kits in the
-default space, with and without instrument classes (``bench/similarity_quality.py``); ``DEFAULT_MIN_SCALE`` is the
-train kits' median nearest-neighbour distance in that space. docs/evaluation.md has the figures on the held-out
-kits."""
-REACH_LEVELS: dict[str, float] = {"strict": 0.1, "balanced": 0.5, "wide": 1.0}
+default space, with and without instrument classes (``bench/similarity_quality.py``, tagger 0.7's dataset);
+``DEFAULT_MIN_SCALE`` is the train kits' median nearest-neighbour distance in that space (measured on an earlier
+dataset). docs/evaluation.md has the figures on the held-out kits."""
+REACH_LEVELS: dict[str, float] = {"strict": 0.2, "balanced": 0.5, "wide": 1.0}
 """Named reaches; a reach ``r`` in [0, 1] keeps the tags of confidence ≥ ``1 - r/2`` (:func:`reach_confidence`):
-strict 0.95 (the default), balanced 0.75, wide 0.5 (the floor)."""
+strict 0.9 (the default), balanced 0.75, wide 0.5 (the floor)."""
 DEFAULT_REACH = "strict"
 SPACE_PARAMS: dict[str, dict[str, Any]] = {
     "musicnn": {"min_scale": 0.029},

@@ -873,7 +873,7 @@ export interface paths {
          * Set custom tags and propagate them to similar sounds
          * @description Each listed sample's user tags become `customTags` (any number; a user tag dropped from the list
          *     is remembered as rejected); then every user tag of the library is propagated by the k-NN custom
-         *     tagger at the default reach, `strict` (confidence ≥ 0.95; explicit tags win; a sample never gets a
+         *     tagger at the default reach, `strict` (confidence ≥ 0.9; explicit tags win; a sample never gets a
          *     tag the user rejected on it, and rejections count against the tag for similar sounds).
          */
         post: {
@@ -934,8 +934,8 @@ export interface paths {
         /**
          * What propagating the custom tags at another reach would add and remove (beyond the design)
          * @description Propagates the library's user tags (with its rejections) at `reach` without storing anything, and
-         *     compares the result with the propagated tags stored now. A reach is `strict` (the default, 0.1:
-         *     confidence ≥ 0.95), `balanced` (0.5: ≥ 0.75), `wide` (1: ≥ 0.5, the floor) or a number r from 0 to
+         *     compares the result with the propagated tags stored now. A reach is `strict` (the default, 0.2:
+         *     confidence ≥ 0.9), `balanced` (0.5: ≥ 0.75), `wide` (1: ≥ 0.5, the floor) or a number r from 0 to
          *     1: propagated tags need a confidence of at least 1 - r/2. Without `reach`, the library's own (`current`,
          *     strict until another is applied): nothing added or removed. Unknown parameters, a parameter given twice
          *     and bad values answer 400 `parameter 'reach': ...`.
@@ -2604,9 +2604,9 @@ export interface components {
             confidence: number;
         };
         TagReachChanges: {
-            /** @description the reach as a number (strict 0.1, balanced 0.5, wide 1) */
+            /** @description the reach as a number (strict 0.2, balanced 0.5, wide 1) */
             reach: number;
-            /** @description the library's reach, which every propagation uses: the last one applied with POST /usertags/{lib_name}/reach, else strict (0.1) */
+            /** @description the library's reach, which every propagation uses: the last one applied with POST /usertags/{lib_name}/reach, else strict (0.2) */
             current: number;
             /** @description 1 - reach/2, never below the floor 0.5 */
             minConfidence: number;

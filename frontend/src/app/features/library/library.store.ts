@@ -101,9 +101,9 @@ export function toRow(sample: SearchSample): Row {
   };
 }
 
-/** The named reach of a number the server answers (strict 0.1, balanced 0.5, wide 1; another number: the nearest). */
+/** The named reach of a number the server answers (strict 0.2, balanced 0.5, wide 1; another number: the nearest). */
 export function reachName(value: number): Reach {
-  const levels: [Reach, number][] = [['strict', 0.1], ['balanced', 0.5], ['wide', 1]];
+  const levels: [Reach, number][] = [['strict', 0.2], ['balanced', 0.5], ['wide', 1]];
   return levels.reduce((best, level) => (Math.abs(level[1] - value) < Math.abs(best[1] - value) ? level : best))[0];
 }
 
