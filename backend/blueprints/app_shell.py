@@ -8,17 +8,28 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import PathConverter
 
 from ..services import web_app
 
 bp = Blueprint("app_shell", __name__)
 
 
+class AnyPathConverter(PathConverter):
+    """Werkzeug's ``path`` with line breaks too: a deep link is the app's page whatever it holds (the app says
+    when no library has that name)."""
+
+    regex = r"(?s:[^/].*?)"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("anypath", AnyPathConverter))
+
+
 @bp.get("/")
 @bp.get("/login")
 @bp.get("/register")
 @bp.get("/libraries", strict_slashes=False)
-@bp.get("/libraries/<path:rest>")
+@bp.get("/libraries/<anypath:rest>")
 def index(rest: str = "") -> Response:
     """The app's page: the app routes ``/login``, ``/register`` and ``/libraries/...`` itself (deep links)."""
     return web_app.index_response()

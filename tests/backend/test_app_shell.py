@@ -14,7 +14,17 @@ from tests.backend.conftest import AppFactory, register
 PAGE = b"<!doctype html><html><head><script src=main-ABC123.js type=module></script></head></html>\n"
 SCRIPT = b"console.log('drumsampler');\n"
 FONT = b"wOF2 font bytes"
-DEEP_LINKS = ["/", "/login", "/register", "/libraries", "/libraries/", "/libraries/My%20Kit", "/libraries/a/b/c.wav"]
+DEEP_LINKS = [
+    "/",
+    "/login",
+    "/register",
+    "/libraries",
+    "/libraries/",
+    "/libraries/My%20Kit",
+    "/libraries/a/b/c.wav",
+    "/libraries/line%0Abreak",  # a line break or a control character: still the page (the app says what is missing)
+    "/libraries/g%F2%82%BC%9A%C3%AD%5B%18%1A%C2%AC%0At",
+]
 
 
 @pytest.fixture
