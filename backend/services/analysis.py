@@ -336,6 +336,9 @@ def _analyse_rows(job_id: str, user_id: int, rows: list[Row[Any]], still_wanted:
     if job is None or not still_wanted(job):
         db.session.rollback()
         return False
+    # then the library's row, before any of its samples': a request that edits a sample (its tags, class, tempo)
+    # locks the library first too, so the two never wait for each other (PostgreSQL found that deadlock)
+    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == job.library_id).with_for_update())
     failed = dict(job.failed or {})
     stored = analysed = 0
     for row in rows:

@@ -118,8 +118,9 @@ def parse_bpm(body: Any) -> float | None:
 def set_user_bpm(library: SampleLibrary, sample: Sample, bpm: float | None) -> None:
     """Set (or, with None, clear) the user's tempo of a sample; the listing's version changes."""
     if sample.bpm_user != bpm:
-        sample.bpm_user = bpm
         touch(library)
+        db.session.flush()  # the library's row first, then the sample's: the analysis takes them in that order
+        sample.bpm_user = bpm
     db.session.commit()
 
 
