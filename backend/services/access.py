@@ -104,6 +104,12 @@ def get_sample(library: SampleLibrary, name: str, missing_status: int = 400) -> 
     return sample
 
 
+def lock_library(library_id: int) -> None:
+    """Take the library's row lock (PostgreSQL; SQLite has one write lock) before writing any of its samples: every
+    writer takes the library first, then its samples, so a request and an analysis never wait for each other."""
+    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library_id).with_for_update())
+
+
 def touch(library: SampleLibrary, content: bool = False) -> None:
     """Mark ``library`` changed (its listing; with ``content``, also its set of analysed sounds)."""
     if library.id is None:

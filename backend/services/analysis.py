@@ -36,7 +36,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Job, Sample, SampleLibrary, utcnow
 from . import derived, duplicates, storage, tempo, waveforms
-from .access import touch
+from .access import lock_library, touch
 from .tagger_model import model_id, tagger
 
 ACTIVE = ("queued", "running")
@@ -338,7 +338,7 @@ def _analyse_rows(job_id: str, user_id: int, rows: list[Row[Any]], still_wanted:
         return False
     # then the library's row, before any of its samples': a request that edits a sample (its tags, class, tempo)
     # locks the library first too, so the two never wait for each other (PostgreSQL found that deadlock)
-    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == job.library_id).with_for_update())
+    lock_library(job.library_id)
     failed = dict(job.failed or {})
     stored = analysed = 0
     for row in rows:

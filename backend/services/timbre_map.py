@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models import Sample, SampleLibrary
 from . import knn
+from .access import lock_library
 
 
 def project(embeddings: np.ndarray) -> np.ndarray:
@@ -46,6 +47,7 @@ def compute(library: SampleLibrary) -> None:
     ids, _, vectors = knn.analysed_vectors(library.id)
     version = library.content_version
     coords = project(vectors)
+    lock_library(library.id)  # the library's row before its samples' (the writers' lock order)
     db.session.execute(
         update(Sample).where(Sample.library_id == library.id).values(map_x=None, map_y=None),
         execution_options={"synchronize_session": False},
