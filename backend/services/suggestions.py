@@ -18,6 +18,7 @@ from drumsamp_models import csuggest
 from ..extensions import db
 from ..models import ClassSuggestion, Sample, SampleLibrary, utcnow
 from . import knn
+from .access import lock_library
 from .cache import per_library
 from .classes import library_classes, shown_class
 
@@ -32,7 +33,7 @@ def _library_samples(library: SampleLibrary) -> Any:
 def refresh(library: SampleLibrary) -> int:
     """Recompute the library's pending suggestions (in the caller's transaction); how many there are."""
     # one recomputation per library at a time (the library row's lock; SQLite serialises writers anyway)
-    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library.id).with_for_update())
+    lock_library(library.id)
     db.session.execute(
         delete(ClassSuggestion).where(
             ClassSuggestion.status == PENDING, ClassSuggestion.sample_id.in_(_library_samples(library))

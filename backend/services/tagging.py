@@ -14,7 +14,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import TAG_NAME_MAX, RejectedTag, Sample, SampleLibrary, SampleTag, Tag
 from . import knn, suggestions
-from .access import touch
+from .access import lock_library, touch
 from .classes import library_classes, split_tag_list
 from .gc_pause import no_cycle_collection
 from .libraries import PROPAGATED, USER, custom_tag_lists
@@ -273,7 +273,7 @@ def propagate(library: SampleLibrary, reach: float | str | None = None) -> None:
     (default: the library's, :func:`library_reach`)."""
     # one propagation per library at a time: on a server database two could each delete the old rows and
     # then insert the same new ones (SQLite, which serialises writers anyway, ignores FOR UPDATE)
-    db.session.execute(select(SampleLibrary.id).where(SampleLibrary.id == library.id).with_for_update())
+    lock_library(library.id)
     sample_ids = select(Sample.id).where(Sample.library_id == library.id)
     db.session.execute(
         delete(SampleTag).where(SampleTag.source == PROPAGATED, SampleTag.sample_id.in_(sample_ids)),
