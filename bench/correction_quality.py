@@ -426,10 +426,15 @@ def tune(train: Sequence[Sound], unseen: Sequence[Sound]) -> None:
 
 
 def main() -> None:
+    global N_CORRECTED
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tag-only", action="store_true", help="only tag (and cache) the sounds")
     parser.add_argument("--tune", action="store_true", help="print the parameter grid on the tuning scenarios")
+    parser.add_argument(
+        "--corrected", type=int, default=N_CORRECTED, help=f"toms corrected per draw (default {N_CORRECTED})"
+    )
     args = parser.parse_args()
+    N_CORRECTED = args.corrected
     unseen, trained = never_trained(
         machine_sounds() + hydrogen_sounds(UNSEEN_HYDROGEN) + lmms_sounds() + soundfont_sounds()
     )

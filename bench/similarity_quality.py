@@ -576,7 +576,8 @@ def shipped_tagger_classes(rows: Sequence[Sound]) -> np.ndarray | None:
     """
     try:
         from drumsamp_models.tagger import Head
-        from tools.tagger_data import Row, patch_embeddings
+        from tools.evaluate_tagger import file_likelihoods
+        from tools.tagger_data import Row, patch_embeddings, row_descriptors
     except ImportError as exc:
         print(f"shipped tagger classes unavailable: {exc}", file=sys.stderr)
         return None
@@ -588,7 +589,8 @@ def shipped_tagger_classes(rows: Sequence[Sound]) -> np.ndarray | None:
     emb, kept = patch_embeddings(manifest_rows, cache, 0, 0, "tagger", trim, **front)
     if len(kept) != len(rows):
         return None
-    return np.array([head.classes[int(np.argmax(head.likelihoods(e).mean(axis=0)))] for e in emb])
+    lik = file_likelihoods(head, emb, row_descriptors(kept, cache) if head.uses_descriptors else None)
+    return np.array([head.classes[k] for k in lik.argmax(axis=1)])
 
 
 def per_tag_lines(tasks: Sequence[Task], scores: Sequence[Scores]) -> None:

@@ -24,7 +24,7 @@ from drumsamp_models.features import FrontEnd
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tools.dataset.split import DRUM_MACHINE_GROUPS
 from tools.evaluate_tagger import file_likelihoods
-from tools.tagger_data import Row, patch_embeddings, read_manifest
+from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
 
 
 def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> str:
@@ -51,7 +51,7 @@ def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> st
 
 def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
     """Leave-one-machine-out with the training CLI's recipe (the shipped head's metadata)."""
-    from tools.train_tagger import _fit, build_parser
+    from tools.train_tagger import _fit, build_parser, descriptor_scaling, widen
 
     meta = head.meta
     options = [
@@ -60,6 +60,7 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
         *("--smoothing", str(meta.get("smoothing", 0.1)), "--dropout", str(meta.get("dropout", 0.5))),
         *("--unknown-share", str(meta.get("unknown_share", 1.0)), "--eq", str(meta.get("eq", 0.0))),
         *("--group-balance", str(meta.get("group_balance", 0.0)), "--trainer", str(meta.get("trainer", "keras"))),
+        *("--descriptor-input", str(meta.get("descriptor_input", 0.0)), "--cache", str(args.cache)),
     ]
     train_args = build_parser().parse_args(options)
     front = FrontEnd.from_meta(meta).as_meta()
@@ -68,6 +69,11 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
         rows, args.cache, train_args.augment, train_args.seed, "train+val", trim_silence=trim, eq=train_args.eq, **front
     )
     clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, train_args.seed, "clean", trim_silence=trim, **front)
+    scaling = descriptor_scaling(train_args, clean_rows)
+    all_emb, clean_emb = (
+        widen(train_args, all_emb, all_rows, scaling),
+        widen(train_args, clean_emb, clean_rows, scaling),
+    )
     truth: list[str] = []
     pred: list[str] = []
     machines: list[str] = []
@@ -115,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         test, args.cache, desc="test machines", trim_silence=bool(head.meta.get("trim_silence")), **front
     )
     test_truth = [r.label for r in kept]
-    test_pred = [CLASSES[k] for k in file_likelihoods(head, emb).argmax(axis=1)] if emb else []
+    described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
+    test_pred = [CLASSES[k] for k in file_likelihoods(head, emb, described).argmax(axis=1)] if emb else []
     n_cv = len(set(cv_groups))
     print(f"## Drum machines never trained on ({args.manifest})\n")
     print(confusion_report(f"leave-one-machine-out over the {n_cv} machines of train + val", cv_truth, cv_pred))

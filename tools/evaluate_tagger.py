@@ -39,9 +39,15 @@ class Evaluation:
     gate_threshold: float | None = None
 
 
-def file_likelihoods(head: Head, embeddings: Sequence[np.ndarray]) -> np.ndarray:
-    """Per-sound class likelihoods: the head on each patch, averaged over the sound's patches."""
-    return np.stack([head.likelihoods(e).mean(axis=0) for e in embeddings])
+def file_likelihoods(
+    head: Head, embeddings: Sequence[np.ndarray], described: np.ndarray | None = None, subclasses: bool = False
+) -> np.ndarray:
+    """Per-sound class (or with ``subclasses``, sub-class) likelihoods: the head on each patch, averaged over
+    the sound's patches; ``described`` holds each sound's descriptors (n, 36), for a head that takes them."""
+    out = head.subclass_likelihoods if subclasses else head.likelihoods
+    if described is None:
+        return np.stack([out(e).mean(axis=0) for e in embeddings])
+    return np.stack([out(e, d).mean(axis=0) for e, d in zip(embeddings, described, strict=True)])
 
 
 def rejected(
@@ -204,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     trim = bool(head.meta.get("trim_silence", False))
     front = FrontEnd.from_meta(head.meta).as_meta()
     embeddings, kept = patch_embeddings(rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, **front)
-    likelihoods = file_likelihoods(head, embeddings)
+    described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
+    likelihoods = file_likelihoods(head, embeddings, described)
     labels = [r.label for r in kept]
     ev = evaluate(likelihoods, labels, threshold)
     print(f"## Tagger on the {args.split} split ({args.manifest})\n")
@@ -215,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if gate is not None:
         print(gate_report(head, gate, likelihoods, embeddings, kept, args))
     if head.sub is not None:
-        sub = np.stack([head.subclass_likelihoods(e).mean(axis=0) for e in embeddings])
+        sub = file_likelihoods(head, embeddings, described, subclasses=True)
         print("\nSub-classes (given the true design class: the most likely of its sub-classes):\n")
         print(subclass_report(sub, kept))
     print(machine_report(likelihoods, kept))

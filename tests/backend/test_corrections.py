@@ -1,10 +1,10 @@
 """Class corrections that teach, through the real app with the real tagger on real drum recordings.
 
 The library is the TR-808 kit of Debian's TimGM6mb SoundFont (rendered with FluidSynth, as
-``bench/correction_quality.py`` does), whose toms the shipped tagger calls Kick, plus the kicks of the font's other
-kits and LMMS's kicks (``lmms-common``). The user corrects three toms to Tom: the other two mis-tagged toms are
-suggested Tom, and with tagger 0.7 one kick too (the pitched kick of the font's Electronic kit), which the user
-refuses; then accept, refuse, undo, export.
+``bench/correction_quality.py`` does), whose three lower toms the shipped tagger (0.8) calls Kick, plus the kicks
+of the font's other kits and LMMS's kicks (``lmms-common``). The user corrects one tom to Tom: the other two
+mis-tagged toms are suggested Tom, and the kit's own kick too, which the user refuses; then accept, refuse, undo,
+export.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from tools.dataset.rules import classify_gm_note
 FONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 LMMS_DRUMS = Path("/usr/share/lmms/samples/drums")
 TR808, OTHER_KITS = 25, (0, 8, 16, 24, 32, 40)
-TOMS = {note: f"808/n{note:03d}.wav" for note in (41, 43, 45, 47, 48)}  # the toms the tagger calls Kick
-CORRECTED = (41, 43, 48)
-# measured with tagger 0.7 for every choice of 3 of the 5 toms: this kick is suggested Tom (0.82-0.86) whichever
-# three are corrected, and with (41, 43, 45) the tom n048 is not suggested; with (41, 43, 48) both others are
-WRONG = "kicks/p024/n036.wav"
+TOMS = {note: f"808/n{note:03d}.wav" for note in (41, 43, 45)}  # the toms the tagger calls Kick
+TAGGED_TOM = ("808/n047.wav", "808/n048.wav")  # the upper toms, which tagger 0.8 calls Tom (0.7 called them Kick)
+CORRECTED = (41,)
+# measured with tagger 0.8: once n041 is corrected, n043 and n045 are suggested Tom (0.97) and so is the kit's kick
+# (0.80, a suggestion needs 0.8); with n041 and n043 corrected, n045 (0.98) and the kick (0.81)
 KICK_808 = "808/n036.wav"
+WRONG = KICK_808
 LIB = "Machines"
 
 
@@ -114,50 +115,51 @@ def fresh_copy(user: User, files: dict[str, Path], lib: str) -> None:
 
 
 def test_the_tagger_calls_these_toms_kick(machines: tuple[Flask, User, dict]) -> None:
-    """The premise, on the real tagger: the kit's toms are tagged Kick, like its kick."""
+    """The premise, on the real tagger: the kit's lower toms are tagged Kick, like its kick; its upper toms Tom."""
     _, user, _ = machines
     for name in [*TOMS.values(), KICK_808]:
         details = sample(user, name)
         assert details["tags"][0][:2] == ["Kick", "auto"], (name, details["tags"])
         assert details["userClass"] is None and details["modelClass"] == "Kick"
+    for name in TAGGED_TOM:
+        assert sample(user, name)["tags"][0][:2] == ["Tom", "auto"], name
     assert suggested(user) == {}  # no correction, no suggestion
 
 
-def test_three_corrections_suggest_tom_for_the_other_toms_and_teach(machines: tuple[Flask, User, dict]) -> None:
+def test_a_correction_suggests_tom_for_the_other_toms_and_teaches(machines: tuple[Flask, User, dict]) -> None:
     _, user, files = machines
     fresh_copy(user, files, "Flow")
     lib = "Flow"
-    # three corrections, each way in: the app's tag list, the class route, the class route in another case
+    # a correction through the app's tag list (the class route, in any case, comes below)
     assert user.put(f"/sampletag/update/{lib}/{path_url(TOMS[41])}", json={"tags": ["Tom", "dusty"]}).status_code == 200
-    set_class(user, TOMS[43], "Tom", lib)
-    set_class(user, TOMS[48], "tom", lib)
     details = sample(user, TOMS[41], lib)
     assert details["tags"] == [["Tom", "user", "1.000"], ["dusty", "user", "1.000"]]
     assert details["userClass"] == "Tom" and details["modelClass"] == "Kick" and details["correctedAt"].endswith("Z")
-    assert 0.5 < details["modelLikelihood"] <= 1.0
-    # the other two mis-tagged toms are suggested Tom, and one kick (not the kit's own kick), which the user refuses
+    assert 0.4 < details["modelLikelihood"] <= 1.0  # the tagger was unsure: Kick 0.45, Tom 0.18
+    # the other two mis-tagged toms are suggested Tom, and the kit's kick, which the user refuses
     found = suggested(user, lib)
-    assert set(found) == {TOMS[45], TOMS[47], WRONG}, found
+    assert set(found) == {TOMS[43], TOMS[45], WRONG}, found
     for entry in found.values():
         assert entry["suggestedClass"] == "Tom" and entry["currentClass"] == "Kick"
         assert 0.8 <= entry["confidence"] <= 1.0
     confidences = [entry["confidence"] for entry in user.get(f"/suggestions/{lib}").get_json()["suggestions"]]
     assert confidences == sorted(confidences, reverse=True)
     assert user.post(f"/suggestions/{lib}/reject", json={"names": [WRONG]}).status_code == 200
-    assert set(suggested(user, lib)) == {TOMS[45], TOMS[47]}
+    assert set(suggested(user, lib)) == {TOMS[43], TOMS[45]}
     # the listing, search, class filter and the map show the user's class; the tagger's guess is kept
     listing = {s["name"]: s["tags"] for s in user.get(f"/get/library/{lib}").get_json()["samples"]}
-    assert listing[TOMS[43]][0] == ["Tom", "user", "1.000"] and listing[TOMS[47]][0][:2] == ["Kick", "auto"]
+    assert listing[TOMS[41]][0] == ["Tom", "user", "1.000"] and listing[TOMS[43]][0][:2] == ["Kick", "auto"]
     page = user.get(f"/search/{lib}?class=Tom&limit=1000").get_json()
     toms = {entry["name"]: entry for entry in page["samples"]}
-    assert {TOMS[n] for n in CORRECTED} <= set(toms) and TOMS[47] not in toms
-    entry = toms[TOMS[48]]
+    assert {TOMS[n] for n in CORRECTED} | set(TAGGED_TOM) <= set(toms) and TOMS[43] not in toms
+    entry = toms[TOMS[41]]
     assert entry["class"] == "Tom" and entry["likelihood"] == 1.0 and entry["corrected"] is True
     assert entry["modelClass"] == "Kick" and entry["tags"][0] == ["Tom", "user", "1.000"]
+    assert toms[TAGGED_TOM[0]]["corrected"] is False and toms[TAGGED_TOM[0]]["tags"][0][1] == "auto"
     kicks = {e["name"]: e for e in user.get(f"/search/{lib}?class=Kick&limit=1000").get_json()["samples"]}
-    assert kicks[TOMS[47]]["corrected"] is False and kicks[TOMS[47]]["tags"][0][1] == "auto"
+    assert kicks[TOMS[43]]["corrected"] is False and kicks[TOMS[43]]["tags"][0][1] == "auto"
     points = {p["name"]: p["tag"] for p in user.get(f"/map/{lib}").get_json()["points"]}
-    assert points[TOMS[41]] == "Tom" and points[TOMS[47]] == "Kick"
+    assert points[TOMS[41]] == "Tom" and points[TOMS[43]] == "Kick"
     # corrections per library, and as CSV for retraining
     body = user.get(f"/corrections/{lib}").get_json()
     assert body["libname"] == lib
@@ -171,44 +173,46 @@ def test_three_corrections_suggest_tom_for_the_other_toms_and_teach(machines: tu
     hashes = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     for row in rows:
         assert row["content_hash"] == hashes[row["path"]] and row["user_class"] == "Tom"
-        assert row["model_class"] == "Kick" and 0.5 < float(row["model_likelihood"]) <= 1.0
+        assert row["model_class"] == "Kick" and 0.4 < float(row["model_likelihood"]) <= 1.0
         assert row["corrected_at"].endswith("Z")
     # accept one: it becomes a correction and is no longer suggested
-    response = user.post(f"/suggestions/{lib}/accept", json={"names": [TOMS[47]]})
-    assert response.status_code == 200 and response.get_json()["names"] == [TOMS[47]]
-    assert sample(user, TOMS[47], lib)["userClass"] == "Tom"
+    response = user.post(f"/suggestions/{lib}/accept", json={"names": [TOMS[43]]})
+    assert response.status_code == 200 and response.get_json()["names"] == [TOMS[43]]
+    assert sample(user, TOMS[43], lib)["userClass"] == "Tom"
     assert set(suggested(user, lib)) == {TOMS[45]}
     # undo it: suggested again; accept all of them
-    assert user.delete(f"/corrections/{lib}/{path_url(TOMS[47])}").status_code == 200
-    assert sample(user, TOMS[47], lib)["tags"][0][:2] == ["Kick", "auto"]
-    assert user.delete(f"/corrections/{lib}/{path_url(TOMS[47])}").status_code == 404  # none left to remove
-    assert set(suggested(user, lib)) == {TOMS[47], TOMS[45]}
+    assert user.delete(f"/corrections/{lib}/{path_url(TOMS[43])}").status_code == 200
+    assert sample(user, TOMS[43], lib)["tags"][0][:2] == ["Kick", "auto"]
+    assert user.delete(f"/corrections/{lib}/{path_url(TOMS[43])}").status_code == 404  # none left to remove
+    assert set(suggested(user, lib)) == {TOMS[43], TOMS[45]}
     response = user.post(f"/suggestions/{lib}/accept", json={"all": True})
-    assert response.status_code == 200 and response.get_json()["names"] == [TOMS[45], TOMS[47]]
+    assert response.status_code == 200 and set(response.get_json()["names"]) == {TOMS[43], TOMS[45]}
     assert suggested(user, lib) == {}
     assert [c["name"] for c in user.get(f"/corrections/{lib}").get_json()["corrections"]] == list(TOMS.values())
-    # undo both; refuse one: never suggested again, and a counter-example for its neighbours; refuse the rest
-    set_class(user, TOMS[47], None, lib)
+    # undo both, through the class route; refuse one: never suggested again, and a counter-example for its
+    # neighbours; refuse the rest
+    set_class(user, TOMS[43], None, lib)
     set_class(user, TOMS[45], "Kick", lib)  # the tagger's own class: the correction goes
-    assert set(suggested(user, lib)) == {TOMS[47], TOMS[45]}
+    assert set(suggested(user, lib)) == {TOMS[43], TOMS[45]}
     response = user.post(f"/suggestions/{lib}/reject", json={"names": [TOMS[45]]})
     assert response.status_code == 200 and response.get_json()["names"] == [TOMS[45]]
     assert TOMS[45] not in suggested(user, lib)
     assert sample(user, TOMS[45], lib)["tags"][0][:2] == ["Kick", "auto"]
     response = user.post(f"/suggestions/{lib}/reject", json={"all": True})
-    assert response.status_code == 200 and set(response.get_json()["names"]) <= {TOMS[47]}
+    assert response.status_code == 200 and set(response.get_json()["names"]) <= {TOMS[43]}
     assert suggested(user, lib) == {}
     assert user.post(f"/suggestions/{lib}/accept", json={"all": True}).get_json()["names"] == []
-    set_class(user, TOMS[47], "Tom", lib)  # a new correction does not bring the refused suggestion back
+    set_class(user, TOMS[43], "tom", lib)  # a new correction (any case) does not bring the refused suggestion back
+    assert sample(user, TOMS[43], lib)["userClass"] == "Tom"
     assert TOMS[45] not in suggested(user, lib)
-    set_class(user, TOMS[47], None, lib)
+    set_class(user, TOMS[43], None, lib)
     # naming the tagger's class again in the tag list restores it; the correction is gone
     assert (
         user.put(f"/sampletag/update/{lib}/{path_url(TOMS[41])}", json={"tags": ["Kick", "dusty"]}).status_code == 200
     )
     details = sample(user, TOMS[41], lib)
     assert details["tags"][0][:2] == ["Kick", "auto"] and details["userClass"] is None
-    assert [c["name"] for c in user.get(f"/corrections/{lib}").get_json()["corrections"]] == [TOMS[43], TOMS[48]]
+    assert user.get(f"/corrections/{lib}").get_json()["corrections"] == []
 
 
 def test_new_content_forgets_the_correction_and_its_suggestions(
@@ -217,15 +221,15 @@ def test_new_content_forgets_the_correction_and_its_suggestions(
     _, user, files = machines
     lib = "Replace"
     fresh_copy(user, files, lib)
-    for note in CORRECTED:
+    for note in (41, 43):
         set_class(user, TOMS[note], "Tom", lib)
-    assert set(suggested(user, lib)) == {TOMS[45], TOMS[47], WRONG}
+    assert set(suggested(user, lib)) == {TOMS[45], WRONG}
     assert user.post(f"/suggestions/{lib}/reject", json={"names": [TOMS[45], WRONG]}).status_code == 200
     # new content under a refused name and under a corrected one: both start afresh
     assert user.upload(lib, write(tmp_path / "a.wav", kick(0.5, seed=3)), TOMS[45]).status_code == 200
     assert user.upload(lib, write(tmp_path / "b.wav", kick(0.5, seed=4)), TOMS[41]).status_code == 200
     assert sample(user, TOMS[41], lib)["userClass"] is None
-    assert [c["name"] for c in user.get(f"/corrections/{lib}").get_json()["corrections"]] == [TOMS[43], TOMS[48]]
+    assert [c["name"] for c in user.get(f"/corrections/{lib}").get_json()["corrections"]] == [TOMS[43]]
     assert TOMS[45] not in suggested(user, lib)  # not analysed yet: not in the similarity space
     assert user.get(f"/tags/{lib}").status_code == 200
     assert all(entry["suggestedClass"] == "Tom" for entry in suggested(user, lib).values())

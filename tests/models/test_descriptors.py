@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumsamp_models import batches, descriptors, utils, vectors
+from drumsamp_models import batches, descriptors, tagger, utils, vectors
 from drumsamp_models.errors import AudioError, FeatureFileError
 from drumsamp_models.tagger import Tagger
 from tests.audio_factory import kick, noise_burst, tone, write
@@ -140,3 +140,6 @@ def test_feature_file_without_descriptors_is_refused_by_name(library: list[Path]
     assert path in str(err.value)
     _, m = vectors.vectors_from_batches([path], vectors.MUSICNN)  # the other spaces still read it
     assert m.shape == (1, 200)
+    with pytest.raises(FeatureFileError, match="no descriptors") as err:  # the shipped head takes them too
+        tagger.predict_tags_on_computed_mels([path])
+    assert path in str(err.value)

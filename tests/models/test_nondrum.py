@@ -90,14 +90,22 @@ def test_tagger_says_unknown_when_the_gate_rejects(tmp_path: Path) -> None:
     assert pass_all.tag != UNKNOWN and pass_all.likelihoods == reject_all.likelihoods
     off = Tagger(gate=False, unknown_threshold=0.0).predict_file(path)
     assert off.non_drum is None and "non_drum" not in off.as_dict() and off.tag == pass_all.tag
-    # pre-computed patches: the gate needs descriptors, and skips sounds without them
+    # pre-computed patches: the shipped head and the gate need descriptors
     tagger = Tagger(gate=_constant_gate(0.99), unknown_threshold=0.0)
     patches = tagger.load_patches(path)
-    plain, described = tagger.predict_features([patches, patches], described=[None, descriptors.describe_file(path)])
-    assert plain.non_drum is None and plain.tag != UNKNOWN
+    (described,) = tagger.predict_features([patches], described=[descriptors.describe_file(path)])
     assert described.non_drum == pytest.approx(0.99) and described.tag == UNKNOWN
+    with pytest.raises(ValueError, match="descriptors"):
+        tagger.predict_features([patches])
     with pytest.raises(ValueError, match="differ in length"):
         tagger.predict_features([patches], described=[])
+    # with a head that takes embeddings only, the gate skips sounds without descriptors
+    shipped = tagger.head
+    plain_head = Head(shipped.w1[:200], shipped.b1, shipped.w2, shipped.b2, shipped.classes)
+    plain_tagger = Tagger(head=plain_head, gate=_constant_gate(0.99), unknown_threshold=0.0)
+    plain, gated = plain_tagger.predict_features([patches, patches], described=[None, descriptors.describe_file(path)])
+    assert plain.non_drum is None and plain.tag != UNKNOWN
+    assert gated.non_drum == pytest.approx(0.99) and gated.tag == UNKNOWN
 
 
 def test_gate_threshold_pairs_with_its_own_head_only() -> None:

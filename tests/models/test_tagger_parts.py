@@ -51,6 +51,33 @@ def test_head_round_trip_and_softmax(tmp_path: Path) -> None:
     assert again.meta == {"unknown_threshold": 0.55} and again.classes == head.classes
 
 
+def test_head_with_descriptor_input(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    wide = Head(
+        rng.normal(0, 0.1, (236, 200)).astype(np.float32),
+        np.zeros(200, np.float32),
+        rng.normal(0, 0.1, (200, 5)).astype(np.float32),
+        np.zeros(5, np.float32),
+    )
+    center, scale = rng.normal(size=36).astype(np.float32), rng.uniform(0.5, 2, 36).astype(np.float32)
+    head = wide.with_descriptor_input(center, scale)
+    assert head.uses_descriptors and not wide.uses_descriptors
+    x = rng.normal(size=(3, 200)).astype(np.float32)
+    d = rng.normal(size=36).astype(np.float32)
+    inputs = head.inputs(x, d)
+    assert inputs.shape == (3, 236)
+    np.testing.assert_allclose(inputs[:, :200], x)
+    np.testing.assert_allclose(inputs[2, 200:], (d - center) / scale, rtol=1e-6)
+    np.testing.assert_allclose(head.likelihoods(x, d), wide.likelihoods(inputs), rtol=1e-6)
+    with pytest.raises(ValueError, match="descriptors"):
+        head.likelihoods(x)
+    head.save(tmp_path / "h.npz")
+    again = Head.load(tmp_path / "h.npz")
+    assert again.uses_descriptors and again.fingerprint == head.fingerprint
+    np.testing.assert_allclose(again.likelihoods(x, d), head.likelihoods(x, d), rtol=1e-6)
+    assert wide.with_descriptor_input(center, scale * 2).fingerprint != head.fingerprint
+
+
 def test_head_matches_keras_dense_layers() -> None:
     import keras
 

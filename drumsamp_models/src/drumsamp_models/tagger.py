@@ -22,7 +22,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -58,6 +58,9 @@ DEFAULT_UNKNOWN_THRESHOLD = 0.6
 HEAD_FILE = "tagger_head.npz"
 DEFAULT_BATCH_SIZE = 8
 """Patches per forward pass of MusiCNN: memory stays around 1 GB whatever the number of files."""
+PENDING_PATCHES = 32
+"""Patches of several files gathered before MusiCNN runs: trimmed patches are run in groups of one length, so
+gathering more of them makes each call fuller (a third more one-shots per second); they are small mels."""
 EMBEDDING_DIM = 200
 TRIM_STEP = 16
 """With silence trimming, patch lengths are rounded up to a multiple of this many frames (~0.26 s)."""
@@ -74,7 +77,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class Head:
     """The trained classification head, as plain arrays: Dense(200, ReLU) then Dense(n classes, softmax).
 
-    (The Dropout layer between the embedding and the first Dense layer only acts during training.)
+    Its input is each patch's 200-d embedding; a head with ``desc_center``/``desc_scale`` (tagger 0.8 on)
+    also takes the sound's 36 :mod:`~drumsamp_models.descriptors`, scaled as ``(d - desc_center) /
+    desc_scale`` and appended to every patch's embedding. (The Dropout layer before the first Dense layer
+    only acts during training.)
     """
 
     w1: np.ndarray
@@ -86,31 +92,53 @@ class Head:
     sub: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     """The sub-class output: Dense(hidden, ReLU) → Dense(len(subclasses), softmax) weights, or None."""
     subclasses: tuple[str, ...] = SUBCLASSES
+    desc_center: np.ndarray | None = None
+    desc_scale: np.ndarray | None = None
 
-    def likelihoods(self, embeddings: np.ndarray) -> np.ndarray:
-        """Class likelihoods (n, classes) for 200-d embeddings (n, 200)."""
-        h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ self.w1 + self.b1, 0.0)
+    @property
+    def uses_descriptors(self) -> bool:
+        """Whether the head also takes each sound's descriptors (see :meth:`inputs`)."""
+        return self.desc_center is not None
+
+    def inputs(self, embeddings: np.ndarray, described: np.ndarray | None = None) -> np.ndarray:
+        """The first layer's input: the (n, 200) patch embeddings, with the sound's scaled (36,) descriptors
+        appended to each patch when the head takes them (then ``described`` is required)."""
+        x = np.asarray(embeddings, dtype=np.float32)
+        if self.desc_center is None or self.desc_scale is None:
+            return x
+        if described is None:
+            raise ValueError("this tagger head also takes the sound's descriptors (drumsamp_models.descriptors)")
+        d = (np.asarray(described, dtype=np.float32).reshape(-1) - self.desc_center) / self.desc_scale
+        return np.concatenate([x, np.broadcast_to(d, (len(x), len(d)))], axis=1)
+
+    def likelihoods(self, embeddings: np.ndarray, described: np.ndarray | None = None) -> np.ndarray:
+        """Class likelihoods (n, classes) for one sound's patch embeddings (n, 200) (and its descriptors,
+        for a head that takes them)."""
+        h = np.maximum(self.inputs(embeddings, described) @ self.w1 + self.b1, 0.0)
         return _softmax(h @ self.w2 + self.b2)
 
-    def subclass_likelihoods(self, embeddings: np.ndarray) -> np.ndarray | None:
+    def subclass_likelihoods(self, embeddings: np.ndarray, described: np.ndarray | None = None) -> np.ndarray | None:
         """Sub-class likelihoods (n, subclasses) for embeddings (n, 200); None for a head without that output."""
         if self.sub is None:
             return None
         w1, b1, w2, b2 = self.sub
-        h = np.maximum(np.asarray(embeddings, dtype=np.float32) @ w1 + b1, 0.0)
+        h = np.maximum(self.inputs(embeddings, described) @ w1 + b1, 0.0)
         return _softmax(h @ w2 + b2)
 
     def with_subclass_output(self, sub: Head) -> Head:
         """This head with ``sub``'s two dense layers (trained on :data:`SUBCLASSES`) as its sub-class output."""
-        return Head(
-            self.w1, self.b1, self.w2, self.b2, self.classes, self.meta, (sub.w1, sub.b1, sub.w2, sub.b2), sub.classes
-        )
+        return replace(self, sub=(sub.w1, sub.b1, sub.w2, sub.b2), subclasses=sub.classes)
+
+    def with_descriptor_input(self, center: np.ndarray, scale: np.ndarray) -> Head:
+        """This head (trained on embeddings with scaled descriptors appended) reading raw descriptors."""
+        return replace(self, desc_center=np.asarray(center, np.float32), desc_scale=np.asarray(scale, np.float32))
 
     @cached_property
     def fingerprint(self) -> str:
         """SHA-1 of the weights, classes and metadata (front-end settings included): changes with the model."""
         digest = hashlib.sha1()
-        for array in (self.w1, self.b1, self.w2, self.b2, *(self.sub or ())):
+        scaling = (self.desc_center, self.desc_scale) if self.desc_center is not None else ()
+        for array in (self.w1, self.b1, self.w2, self.b2, *(self.sub or ()), *scaling):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         extra = [list(self.subclasses)] if self.sub is not None else []
         digest.update(json.dumps([list(self.classes), self.meta, *extra], sort_keys=True).encode())
@@ -122,6 +150,8 @@ class Head:
         if self.sub is not None:
             extra = dict(zip(("sw1", "sb1", "sw2", "sb2"), self.sub, strict=True))
             extra["subclasses"] = np.array(self.subclasses)
+        if self.desc_center is not None and self.desc_scale is not None:
+            extra |= {"desc_center": self.desc_center, "desc_scale": self.desc_scale}
         np.savez(
             path,
             w1=self.w1,
@@ -149,6 +179,8 @@ class Head:
                 meta=json.loads(str(npz["meta"])),
                 sub=sub,  # type: ignore[arg-type]
                 subclasses=tuple(str(c) for c in npz["subclasses"]) if sub is not None else SUBCLASSES,
+                desc_center=npz["desc_center"].astype(np.float32) if "desc_center" in npz.files else None,
+                desc_scale=npz["desc_scale"].astype(np.float32) if "desc_scale" in npz.files else None,
             )
 
     @classmethod
@@ -353,13 +385,13 @@ class Tagger:
         return self.classes[best]
 
     def _result(self, path: str, patch_embeddings: np.ndarray, described: np.ndarray | None = None) -> TagResult:
-        mean = self.head.likelihoods(patch_embeddings).mean(axis=0)
+        mean = self.head.likelihoods(patch_embeddings, described).mean(axis=0)
         embedding = patch_embeddings.mean(axis=0)
         non_drum = None
         if self.gate is not None and described is not None:
             non_drum = float(self.gate.probability(gate_features(embedding, described)))
         tag = self.tag_of(mean, non_drum=non_drum)
-        sub = self.head.subclass_likelihoods(patch_embeddings)
+        sub = self.head.subclass_likelihoods(patch_embeddings, described)
         sub_mean = sub.mean(axis=0) if sub is not None else None
         return TagResult(
             path=path,
@@ -380,7 +412,7 @@ class Tagger:
     def _decode(self, path: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Mel patches of a file, and its descriptors when the tagger describes or gates."""
         y = audio.load(path, self.front_end.sample_rate, max_duration=self.max_duration)
-        wanted = self.describe or self.gate is not None
+        wanted = self.describe or self.gate is not None or self.head.uses_descriptors
         described = descriptors.describe(y, self.front_end.sample_rate) if wanted else None
         return self.front_end.patches(y), described
 
@@ -400,7 +432,7 @@ class Tagger:
         for key, patches, described in items:
             pending.append((key, patches, described))
             count += len(patches)
-            if count >= self.batch_size:
+            if count >= max(self.batch_size, PENDING_PATCHES):
                 yield from flush()
                 count = 0
         if pending:
@@ -412,9 +444,12 @@ class Tagger:
         names: Sequence[str] | None = None,
         described: Sequence[np.ndarray] | None = None,
     ) -> list[TagResult]:
-        """Tag pre-computed mel patches, one (n, 187, 96) array per sound; the gate needs each sound's
-        descriptors (``described``, one (36,) array per sound) and is skipped without them."""
+        """Tag pre-computed mel patches, one (n, 187, 96) array per sound, with each sound's descriptors
+        (``described``, one (36,) array per sound): the shipped head takes them (without them a head that
+        does raises ValueError, and the gate is skipped)."""
         arrays = list(patches)
+        if described is None and self.head.uses_descriptors:
+            raise ValueError("this tagger's head takes each sound's descriptors: pass described=")
         keys = list(names) if names is not None else [str(i) for i in range(len(arrays))]
         extra = list(described) if described is not None else [None] * len(arrays)
         if len(keys) != len(arrays) or len(extra) != len(arrays):
@@ -472,6 +507,17 @@ def _matching_front_end(batch: Batch, tagger: Tagger) -> Batch:
     return batch
 
 
+def _with_descriptors(batch: Batch, tagger: Tagger) -> Batch:
+    """``batch`` if it holds the descriptors the tagger's head takes, else a FeatureFileError."""
+    if tagger.head.uses_descriptors and batch.descriptors is None:
+        raise FeatureFileError(
+            batch.path,
+            "no descriptors in this classification file (written before drumsamp_models 0.4), which the tagger's "
+            "head takes; write it again with utils.save_classification_batches_to_disk",
+        )
+    return batch
+
+
 def predict_tags_on_computed_mels(
     npz_files: Iterable[str | os.PathLike[str]],
     unknown_threshold: float | None = None,
@@ -490,9 +536,9 @@ def predict_tags_on_computed_mels(
     tagger = _shared.get(batch_size)
     if tagger is None:
         tagger = _shared[batch_size] = Tagger(batch_size=batch_size, gate=False)
-    batches = (_matching_front_end(load_batch(f, CLASSIFICATION), tagger) for f in npz_files)
+    batches = (_with_descriptors(_matching_front_end(load_batch(f, CLASSIFICATION), tagger), tagger) for f in npz_files)
     out: dict[str, dict[str, Any]] = {}
-    for result in tagger._batched((b.source_path, b.data, None) for b in batches):
+    for result in tagger._batched((b.source_path, b.data, b.descriptors) for b in batches):
         entry = result.as_dict()
         entry["tag"] = tagger.tag_of(np.array([result.likelihoods[c] for c in tagger.classes]), unknown_threshold)
         if result.subclass_likelihoods is not None:
