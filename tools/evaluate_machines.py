@@ -69,11 +69,10 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
         rows, args.cache, train_args.augment, train_args.seed, "train+val", trim_silence=trim, eq=train_args.eq, **front
     )
     clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, train_args.seed, "clean", trim_silence=trim, **front)
-    scaling = descriptor_scaling(train_args, clean_rows)
-    all_emb, clean_emb = (
-        widen(train_args, all_emb, all_rows, scaling),
-        widen(train_args, clean_emb, clean_rows, scaling),
-    )
+    clean_desc = row_descriptors(clean_rows, args.cache)
+    scaling = descriptor_scaling(train_args, clean_desc)
+    all_emb = widen(all_emb, row_descriptors(all_rows, args.cache), scaling)
+    clean_emb = widen(clean_emb, clean_desc, scaling)
     truth: list[str] = []
     pred: list[str] = []
     machines: list[str] = []

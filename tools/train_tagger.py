@@ -30,7 +30,7 @@ import numpy as np
 
 from drumsamp_models.nondrum import NonDrumGate, gate_features
 from drumsamp_models.subclasses import SUBCLASSES
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
+from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, append_descriptors
 from drumsamp_models.training import (
     FitResult,
     calibrate_unknown_threshold,
@@ -63,24 +63,20 @@ def subsample(rows: Sequence[Row], per_label: int, seed: int) -> list[Row]:
     return out
 
 
-def descriptor_scaling(args: argparse.Namespace, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray] | None:
+def descriptor_scaling(args: argparse.Namespace, described: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Centre and scale of the descriptors appended to the head's input (``--descriptor-input``): the clean
     training sounds' mean and standard deviation / the factor; None when the head takes embeddings only."""
     if not args.descriptor_input:
         return None
-    d = row_descriptors(rows, args.cache)
-    return d.mean(axis=0), (d.std(axis=0) + 1e-6) / args.descriptor_input
+    return described.mean(axis=0), (described.std(axis=0) + 1e-6) / args.descriptor_input
 
 
-def widen(
-    args: argparse.Namespace, emb: Sequence[np.ndarray], rows: Sequence[Row], scaling: tuple | None
-) -> list[np.ndarray]:
+def widen(emb: Sequence[np.ndarray], described: np.ndarray, scaling: tuple | None) -> list[np.ndarray]:
     """The head's input for each (sound, variant): its patch embeddings with the sound's scaled descriptors
-    appended (as :meth:`Head.inputs` does), or the embeddings alone without ``scaling``."""
+    (``described``, one row per sound) appended, or the embeddings alone without ``scaling``."""
     if scaling is None:
         return list(emb)
-    scaler = Head(*(np.zeros(1, np.float32),) * 4).with_descriptor_input(*scaling)
-    return [scaler.inputs(e, d) for e, d in zip(emb, row_descriptors(rows, args.cache), strict=True)]
+    return [append_descriptors(e, d, *scaling) for e, d in zip(emb, described, strict=True)]
 
 
 def _fit_sub(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row]) -> FitResult:
@@ -179,8 +175,9 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
         train_rows, args.cache, args.augment, args.seed, "train", eq=args.eq, **_front_end(args)
     )
     va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_front_end(args))
-    scaling = descriptor_scaling(args, train_rows)
-    tr_in, va_in = widen(args, tr_emb, tr_kept, scaling), widen(args, va_emb, va_kept, scaling)
+    tr_desc, va_desc = row_descriptors(tr_kept, args.cache), row_descriptors(va_kept, args.cache)
+    scaling = descriptor_scaling(args, tr_desc)
+    tr_in, va_in = widen(tr_emb, tr_desc, scaling), widen(va_emb, va_desc, scaling)
     fit = _fit(args, tr_in, tr_kept, (va_in, va_kept))
     ev = _calibrated(args, file_likelihoods(fit.head, va_in), [r.label for r in va_kept])
     print(f"best epoch {fit.best_epoch}/{args.epochs}; " + _summary("val", ev))
@@ -196,8 +193,7 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
     x_train, y_train = _gate_inputs(args, tr_clean, tr_clean_rows)
     x_val, _ = _gate_inputs(args, va_emb, va_kept)
     val_gate = _fit_gate(args, x_train, y_train).probability(x_val)
-    va_desc = row_descriptors(va_kept, args.cache) if scaling is not None else None
-    va_lik = file_likelihoods(head, va_emb, va_desc)
+    va_lik = file_likelihoods(head, va_emb, va_desc if scaling is not None else None)
     gate_ev, t2 = _calibrated_gate(args, va_lik, [r.label for r in va_kept], val_gate, "val")
     return head, _final_gate(args, x_train, y_train, head, gate_ev, t2, {"protocol": "holdout"})
 
@@ -245,8 +241,10 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
     sub_oof = np.zeros((len(clean_rows), len(SUBCLASSES)))
     x_gate, y_gate = _gate_inputs(args, clean_emb, clean_rows)
     gate_oof = np.zeros(len(clean_rows))
-    scaling = descriptor_scaling(args, clean_rows)
-    all_in, clean_in = widen(args, all_emb, all_rows, scaling), widen(args, clean_emb, clean_rows, scaling)
+    clean_desc = row_descriptors(clean_rows, args.cache)
+    scaling = descriptor_scaling(args, clean_desc)
+    all_in = widen(all_emb, row_descriptors(all_rows, args.cache), scaling)
+    clean_in = widen(clean_emb, clean_desc, scaling)
     _FOLD_DATA["v"] = (args, all_in, all_rows, clean_in, clean_rows, x_gate, y_gate)
     for group, held, lik, sub, gate in _map_folds(args.jobs, groups):
         oof[held], gate_oof[held] = lik, gate

@@ -46,6 +46,7 @@ __all__ = [
     "TagResult",
     "Tagger",
     "TaggingReport",
+    "append_descriptors",
     "calibrated_threshold",
     "predict_tags_on_computed_mels",
     "subclass_for",
@@ -71,6 +72,16 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def append_descriptors(
+    embeddings: np.ndarray, described: np.ndarray, center: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """One sound's patch embeddings (n, 200) with its (36,) descriptors, scaled as ``(d - center) / scale``,
+    appended to every patch: the input of a head that takes descriptors (see :meth:`Head.inputs`)."""
+    x = np.asarray(embeddings, dtype=np.float32)
+    d = (np.asarray(described, dtype=np.float32).reshape(-1) - center) / scale
+    return np.concatenate([x, np.broadcast_to(d, (len(x), len(d)))], axis=1)
 
 
 @dataclass(frozen=True)
@@ -103,13 +114,11 @@ class Head:
     def inputs(self, embeddings: np.ndarray, described: np.ndarray | None = None) -> np.ndarray:
         """The first layer's input: the (n, 200) patch embeddings, with the sound's scaled (36,) descriptors
         appended to each patch when the head takes them (then ``described`` is required)."""
-        x = np.asarray(embeddings, dtype=np.float32)
         if self.desc_center is None or self.desc_scale is None:
-            return x
+            return np.asarray(embeddings, dtype=np.float32)
         if described is None:
             raise ValueError("this tagger head also takes the sound's descriptors (drumsamp_models.descriptors)")
-        d = (np.asarray(described, dtype=np.float32).reshape(-1) - self.desc_center) / self.desc_scale
-        return np.concatenate([x, np.broadcast_to(d, (len(x), len(d)))], axis=1)
+        return append_descriptors(embeddings, described, self.desc_center, self.desc_scale)
 
     def likelihoods(self, embeddings: np.ndarray, described: np.ndarray | None = None) -> np.ndarray:
         """Class likelihoods (n, classes) for one sound's patch embeddings (n, 200) (and its descriptors,
