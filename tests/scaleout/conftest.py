@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -41,6 +42,20 @@ class Stack:
 
     def worker_log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def wait_ready(self, *names: str, timeout: float = 300) -> None:
+        """Until each worker has logged Celery's ``<name>@<host> ready.``, which follows its warm-up (TensorFlow and
+        the tagger loaded): a job started before would go whole to whichever worker is ready first."""
+        deadline = time.monotonic() + timeout
+        waiting = set(names)
+        while waiting:
+            for name in sorted(waiting):
+                process = self.workers[name]
+                assert process.poll() is None, f"worker {name} exited:\n{self.worker_log(name)[-3000:]}"
+                if re.search(rf"\b{re.escape(name)}@\S+ ready\.", self.worker_log(name)):
+                    waiting.discard(name)
+            assert time.monotonic() < deadline, f"workers {sorted(waiting)} not ready after {timeout:.0f} s"
+            time.sleep(0.2)
 
     def kill_worker(self, name: str) -> None:
         """SIGKILL the worker's whole process group (no chance to acknowledge or give back anything)."""

@@ -44,6 +44,7 @@ def test_a_worker_killed_mid_chunk_loses_nothing(stack: Stack, tmp_path: Path) -
     url = stack.start_web()
     for name in ("w1", "w2"):
         stack.start_worker(name)
+    stack.wait_ready("w1", "w2")
     token = requests.post(f"{url}/register", data={"mail": "scale@example.org", "password": PASSWORD}, timeout=30)
     headers = {"Authorization": f"Bearer {token.json()['token']}"}
     for path in drum_kit(tmp_path / "kit", N_SAMPLES):
@@ -56,6 +57,10 @@ def test_a_worker_killed_mid_chunk_loses_nothing(stack: Stack, tmp_path: Path) -
     while True:  # kill w1 while it runs a chunk, once both workers have stored something
         assert time.monotonic() < deadline, "w1 never ran a chunk"
         body = requests.get(f"{url}/jobs/{job}", headers=headers, timeout=30).json()
+        assert body["state"] not in ("done", "failed"), (
+            f"the job ended before w1 could be killed mid-chunk: {body}\n"
+            f"w1:\n{stack.worker_log('w1')[-2000:]}\nw2:\n{stack.worker_log('w2')[-2000:]}"
+        )
         log = stack.worker_log("w1")
         if body["done"] >= 4 and "succeeded" in stack.worker_log("w2") and running_chunks(log):
             stack.kill_worker("w1")
