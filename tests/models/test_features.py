@@ -138,3 +138,38 @@ def test_wide_band_front_end_sees_above_8_khz_with_frames_of_the_same_duration(t
         features.FrontEnd(sample_rate=22050)
     with pytest.raises(ValueError, match="multiple of 16000"):
         features.musicnn_mel(np.zeros(100, np.float32), 44100)
+
+
+@pytest.mark.parametrize("n", [1, 700, 1023, 1024, 1025, 9_999, 96_017, 224_511])
+def test_patches_and_descriptors_share_one_stft_and_match_the_separate_analyses(n: int) -> None:
+    from drumsamp_models import descriptors
+
+    front = features.FrontEnd(peak_normalize=True, sample_rate=32000)
+    rng = np.random.default_rng(n)
+    y = (0.3 * rng.standard_normal(n) * np.exp(-np.arange(n) / 4000)).astype(np.float32)
+    patches, described = front.patches_and_descriptors(y)
+    np.testing.assert_allclose(patches, front.patches(y), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(described, descriptors.describe(y, 32000))
+
+
+def test_patches_and_descriptors_of_a_front_end_that_cannot_share() -> None:
+    from drumsamp_models import descriptors
+
+    y = kick(0.5, 16000)
+    for front in (features.FrontEnd(), features.FrontEnd(peak_normalize=False, sample_rate=32000)):
+        signal = y if front.sample_rate == 16000 else kick(0.5, 32000)
+        patches, described = front.patches_and_descriptors(signal)
+        np.testing.assert_array_equal(patches, front.patches(signal))
+        np.testing.assert_array_equal(described, descriptors.describe(signal, front.sample_rate))
+
+
+def test_mel_from_a_given_power_spectrogram() -> None:
+    import librosa
+
+    y = noise_burst(1.0, 16000)
+    power = np.abs(librosa.stft(y, n_fft=512, hop_length=256)) ** 2
+    np.testing.assert_array_equal(features.musicnn_mel(None, power=power), features.musicnn_mel(y))
+    with pytest.raises(ValueError, match="257 bins"):
+        features.musicnn_mel(None, power=power[:100])
+    with pytest.raises(ValueError, match="signal or its power"):
+        features.musicnn_mel(None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import audio, descriptors, features
+from . import audio, features
 from .errors import AudioError, FeatureFileError
 
 __all__ = [
@@ -107,7 +107,8 @@ def classification_arrays(path: str, **load_kw: object) -> dict[str, np.ndarray]
     """``{"patches": mel patches, "descriptors": envelope/spectral descriptors}`` of one audio file, decoded once."""
     front = tagger_front_end()
     y = audio.load(path, front.sample_rate, **load_kw)  # type: ignore[arg-type]
-    return {"patches": front.patches(y), "descriptors": descriptors.describe(y, front.sample_rate)}
+    patches, described = front.patches_and_descriptors(y)
+    return {"patches": patches, "descriptors": described}
 
 
 def recommendation_features(path: str, **load_kw: object) -> np.ndarray:

@@ -39,6 +39,7 @@ __all__ = [
     "VERSION",
     "describe",
     "describe_file",
+    "describe_with_power",
     "fingerprint",
     "scaler",
     "standardize",
@@ -87,6 +88,13 @@ def describe(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
 
     Silence and empty signals give finite values (the envelope of a silent sound is flat at 0 dB).
     """
+    return describe_with_power(y, sr)[0]
+
+
+def describe_with_power(y: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`describe`, and the power spectrogram it measured them on: ``|STFT|²`` (``N_FFT``, ``HOP``, centred
+    frames, shape (1 + N_FFT // 2, frames)) of the sound at :data:`SAMPLE_RATE`, peak-normalised, zero-padded
+    to at least one window. The tagger's mel front end reuses it instead of computing its own STFT."""
     x = np.asarray(y, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"expected a mono signal, got shape {x.shape}")
@@ -125,7 +133,7 @@ def describe(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
         *_spectrum_shape(attack_frames, freqs),
         *_spectrum_shape(body_frames, freqs),
     ]
-    return np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=FLOOR_DB)
+    return np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=FLOOR_DB), power
 
 
 def describe_file(path: str | os.PathLike[str], **load_kw: object) -> np.ndarray:

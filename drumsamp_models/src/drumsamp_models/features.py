@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,27 +39,40 @@ MFCC_SR = 22050
 N_MFCC = 20
 
 
-def musicnn_mel(y: np.ndarray, sr: int = MUSICNN_SR) -> np.ndarray:
+@functools.cache
+def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
+    """The 96 Slaney mel filters of :func:`musicnn_mel` at ``sr``, (96, 1 + n_fft // 2), float32 (built once)."""
+    import librosa
+
+    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=MUSICNN_N_MELS, dtype=np.float32)
+    basis.flags.writeable = False
+    return basis
+
+
+def musicnn_mel(y: np.ndarray | None, sr: int = MUSICNN_SR, power: np.ndarray | None = None) -> np.ndarray:
     """MusiCNN's input representation of a signal: ``log10(10000·mel + 1)``, shape (frames, 96).
 
     At 16 kHz: the original extractor's parameters (n_fft 512, hop 256, 96 Slaney mels, power 2,
     centred frames), computed in float32 throughout (the original's float16 cast overflows). At
     ``k × 16`` kHz (the tagger's wide-band front end, :class:`FrontEnd`) window and hop grow ``k``
     times, so a frame still lasts 16 ms, the 96 bands span 0 to ``k × 8`` kHz, and the power is
-    divided by ``k`` to keep the input level of the 16 kHz analysis.
+    divided by ``k`` to keep the input level of the 16 kHz analysis. ``power``: the signal's
+    ``|STFT|²`` with that window and hop (1 + n_fft // 2, frames) when already computed (``y`` unused).
     """
-    import librosa
-
     k, rest = divmod(sr, MUSICNN_SR)
     if rest or k < 1:
         raise ValueError(f"musicnn_mel expects audio at a multiple of {MUSICNN_SR} Hz, got {sr} Hz")
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(y, dtype=np.float32),
-        sr=sr,
-        n_fft=MUSICNN_N_FFT * k,
-        hop_length=MUSICNN_HOP * k,
-        n_mels=MUSICNN_N_MELS,
-    ).T.astype(np.float32, copy=False)
+    n_fft = MUSICNN_N_FFT * k
+    if power is None:
+        import librosa
+
+        if y is None:
+            raise ValueError("musicnn_mel needs the signal or its power spectrogram")
+        stft = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=MUSICNN_HOP * k)
+        power = np.abs(stft) ** 2
+    elif power.shape[0] != 1 + n_fft // 2:
+        raise ValueError(f"expected a power spectrogram of {1 + n_fft // 2} bins, got shape {power.shape}")
+    mel = (_mel_basis(sr, n_fft) @ power).T.astype(np.float32, copy=False)
     return np.log10(np.float32(10000.0 / k) * mel + np.float32(1.0))
 
 
@@ -113,6 +127,27 @@ class FrontEnd:
     def patches(self, y: np.ndarray) -> np.ndarray:
         """MusiCNN input patches (n, 187, 96) of a mono signal decoded at :attr:`sample_rate`."""
         return musicnn_patches(y, self.sample_rate, peak_normalize=self.peak_normalize)
+
+    def patches_and_descriptors(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`patches` and :func:`~drumsamp_models.descriptors.describe` of the same signal, with one STFT
+        where the two analyses meet: the peak-normalised 32 kHz front end's frames (window 1024, hop 512) are
+        every fourth frame of the descriptors' (window 1024, hop 128) of the same normalised sound."""
+        from . import descriptors
+
+        k = self.sample_rate // MUSICNN_SR
+        step, rest = divmod(MUSICNN_HOP * k, descriptors.HOP)
+        shared = (
+            self.peak_normalize
+            and self.sample_rate == descriptors.SAMPLE_RATE
+            and MUSICNN_N_FFT * k == descriptors.N_FFT
+            and not rest
+        )
+        if not shared:
+            return self.patches(y), descriptors.describe(y, self.sample_rate)
+        described, power = descriptors.describe_with_power(y, self.sample_rate)
+        frames = 1 + len(y) // (MUSICNN_HOP * k)  # the descriptors zero-pad a sound shorter than one window
+        mel = musicnn_mel(None, self.sample_rate, power=power[:, ::step][:, :frames])
+        return mel_patches(mel), described
 
     def as_meta(self) -> dict[str, Any]:
         """The settings as JSON-friendly metadata."""

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import audio, descriptors, features
+from . import audio, features
 from .batches import CLASSIFICATION, Batch, load_batch
 from .errors import AudioError, FeatureFileError
 from .nondrum import NonDrumGate, gate_features
@@ -57,11 +57,13 @@ UNKNOWN = "Unknown"
 DEFAULT_UNKNOWN_THRESHOLD = 0.6
 """The design's threshold, used when a head carries no calibrated one."""
 HEAD_FILE = "tagger_head.npz"
-DEFAULT_BATCH_SIZE = 8
-"""Patches per forward pass of MusiCNN: memory stays around 1 GB whatever the number of files."""
+DEFAULT_BATCH_SIZE = 1
+"""Patches per forward pass of MusiCNN. One patch a call keeps a tagging process near 0.9 GB: from two patches
+on, TensorFlow's oneDNN convolutions keep reordered copies per input shape (+0.3 GB at once on AVX-512 CPUs,
+0.5 GB after a few hundred sounds of varied lengths), for 7-8 % more one-shots per second (docs/benchmarks.md)."""
 PENDING_PATCHES = 32
-"""Patches of several files gathered before MusiCNN runs: trimmed patches are run in groups of one length, so
-gathering more of them makes each call fuller (a third more one-shots per second); they are small mels."""
+"""Patches of several files gathered before MusiCNN runs (with ``batch_size`` above 1, trimmed patches are run in
+groups of one length, so gathering more of them makes each call fuller); they are small mels."""
 EMBEDDING_DIM = 200
 TRIM_STEP = 16
 """With silence trimming, patch lengths are rounded up to a multiple of this many frames (~0.26 s)."""
@@ -334,17 +336,17 @@ class TaggingReport:
 class Tagger:
     """Tag drum sounds: ``Tagger().predict(paths)``.
 
-    Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by
-    default the threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6),
-    ``batch_size`` (patches per MusiCNN call; bounds memory), ``head`` (defaults to the shipped
+    Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by default the
+    threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6), ``batch_size`` (patches
+    per MusiCNN call: 1 keeps memory lowest, 8 is 7-8 % faster for 0.5 GB more), ``head`` (defaults to the shipped
     head), ``max_duration`` (longest accepted file, seconds), ``describe`` (also measure each decoded file's
     envelope and spectral-shape :mod:`~drumsamp_models.descriptors`, which the default similarity space
     ``"musicnn+descriptors"`` needs, without decoding it twice), ``gate`` (the
-    :class:`~drumsamp_models.nondrum.NonDrumGate` that also sends sounds it takes for non-drums to
-    ``Unknown``: ``True``, the default, is the shipped one, ``False`` none). With the shipped head and gate
-    and no explicit ``unknown_threshold``, the threshold is the one calibrated together with the gate. The
-    front end follows the head's metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation,
-    wide-band analysis; and ``trim_silence``).
+    :class:`~drumsamp_models.nondrum.NonDrumGate` that also sends sounds it takes for non-drums to ``Unknown``:
+    ``True``, the default, is the shipped one, ``False`` none). With the shipped head and gate and no explicit
+    ``unknown_threshold``, the threshold is the one calibrated together with the gate. The front end follows the
+    head's metadata (:class:`~drumsamp_models.features.FrontEnd`: peak normalisation, wide-band analysis; and
+    ``trim_silence``).
     """
 
     def __init__(
@@ -421,9 +423,9 @@ class Tagger:
     def _decode(self, path: str) -> tuple[np.ndarray, np.ndarray | None]:
         """Mel patches of a file, and its descriptors when the tagger describes or gates."""
         y = audio.load(path, self.front_end.sample_rate, max_duration=self.max_duration)
-        wanted = self.describe or self.gate is not None or self.head.uses_descriptors
-        described = descriptors.describe(y, self.front_end.sample_rate) if wanted else None
-        return self.front_end.patches(y), described
+        if self.describe or self.gate is not None or self.head.uses_descriptors:
+            return self.front_end.patches_and_descriptors(y)
+        return self.front_end.patches(y), None
 
     def _batched(self, items: Iterable[tuple[str, np.ndarray, np.ndarray | None]]) -> Iterator[TagResult]:
         """Run patches of several files through MusiCNN together, ``batch_size`` patches at a time."""
