@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -62,8 +63,10 @@ def _tag(args: argparse.Namespace) -> int:
     if not files:
         print(f"error: no audio files under {' '.join(args.paths)}", file=sys.stderr)
         return 2
-    kwargs = {} if args.threshold is None else {"unknown_threshold": args.threshold}
-    tagger = Tagger(batch_size=args.batch_size, gate=not args.no_gate, **kwargs)
+    kwargs: dict[str, Any] = {} if args.threshold is None else {"unknown_threshold": args.threshold}
+    if args.batch_size is not None:
+        kwargs["batch_size"] = args.batch_size
+    tagger = Tagger(gate=not args.no_gate, **kwargs)
     with tqdm(total=len(files), desc="tagging", unit="file", disable=args.quiet or args.json) as bar:
         report = tagger.predict(files, progress=lambda done, total, path: bar.update(1))
     if args.json:
@@ -101,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument(
         "--no-gate", action="store_true", help="Unknown by the threshold alone (the design's rule), no non-drum gate"
     )
-    tag.add_argument("--batch-size", type=int, default=8, help="patches per network call (memory bound)")
+    tag.add_argument(
+        "--batch-size",
+        type=int,
+        help="patches per network call (default 1: least memory; 8 is 5-8 %% faster for 0.5 GB more)",
+    )
     tag.add_argument("--json", action="store_true", help="print one JSON document")
     tag.add_argument("--strict", action="store_true", help="exit 1 when any file was skipped")
     tag.add_argument("--quiet", action="store_true", help="no progress bar")
