@@ -30,7 +30,9 @@ from drumsamp_models import audio, features
 from drumsamp_models.tagger import CLASSES, UNKNOWN, silence_trimmed_length
 from drumsamp_models.training import class_weights, soft_targets
 from tools.dataset.split import DRUM_MACHINE_GROUPS
+from tools.evaluate_tagger import evaluate
 from tools.tagger_data import Row, _file_stamp, read_manifest, reserved, row_descriptors
+from tools.train_tagger import descriptor_scaling
 
 FRONTEND_DIM = 561
 UPPER_LAYERS = (
@@ -167,23 +169,15 @@ def run_fold(
 
 def summary(name: str, rows: Sequence[Row], likelihoods: dict[int, np.ndarray]) -> str:
     """Accuracy, macro-F1 and Tom recall over the drums among ``likelihoods``; accuracy on the machines' drums."""
-    drums = [r for r in likelihoods if rows[r].label != UNKNOWN]
-    truth = np.array([CLASSES.index(rows[r].label) for r in drums])
-    pred = np.array([int(np.argmax(likelihoods[r])) for r in drums])
-    f1 = []
-    for c in range(len(CLASSES)):
-        hits = int(((pred == c) & (truth == c)).sum())
-        f1.append(2 * hits / max(1, int((pred == c).sum() + (truth == c).sum())))
-    tom = CLASSES.index("Tom")
-    machine = np.array([rows[r].group in DRUM_MACHINE_GROUPS for r in drums], dtype=bool)
-
-    def share(hits: np.ndarray) -> str:
-        return f"{float(hits.mean()):.3f}" if hits.size else "-"
-
+    keys = sorted(likelihoods)
+    probs = np.stack([likelihoods[r] for r in keys])
+    labels = [rows[r].label for r in keys]
+    ev = evaluate(probs, labels, threshold=0.0)
+    machine = [i for i, r in enumerate(keys) if rows[r].group in DRUM_MACHINE_GROUPS and labels[i] != UNKNOWN]
+    on_machines = f"{evaluate(probs[machine], [labels[i] for i in machine], 0.0).accuracy:.3f}" if machine else "-"
     return (
-        f"{name}: {len(drums)} drums, accuracy {share(pred == truth)}, macro-F1 {np.mean(f1):.3f}, "
-        f"Tom recall {share(pred[truth == tom] == tom)}, drum machines ({int(machine.sum())}) "
-        f"{share(pred[machine] == truth[machine])}"
+        f"{name}: {ev.n_drums} drums, accuracy {ev.accuracy:.3f}, macro-F1 {ev.macro_f1:.3f}, "
+        f"Tom recall {ev.recall['Tom']:.3f}, drum machines ({len(machine)}) {on_machines}"
     )
 
 
@@ -208,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--extra-font", type=Path, help="a GM SoundFont (.sf2/.sf3) whose drum kits join training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--descriptor-input", type=float, default=2.0, help="factor of the z-scored descriptors (train_tagger's)"
+    )
+    parser.add_argument(
         "--test", action="store_true", help="train once on all of train + val and report on the test split instead"
     )
     args = parser.parse_args(argv)
@@ -221,17 +218,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += [r for r in manifest if r.split == "test" and r.path not in held]
     feats, owner = frontend_outputs(rows, Path(args.frontend_cache))
     described = row_descriptors(rows, args.cache)
-    permuted = np.random.default_rng(args.seed).permutation(groups)
-    fold_of = {str(g): i % args.folds for i, g in enumerate(permuted)}
-    fold = np.array([fold_of.get(r.group, -1) for r in rows])  # -1: the extra font, always trained on
     if args.test:  # one "fold": the test split
         fold = np.array([0 if r.split == "test" else -1 for r in rows])
         args.folds = 1
+    else:
+        permuted = np.random.default_rng(args.seed).permutation(groups)
+        fold_of = {str(g): i % args.folds for i, g in enumerate(permuted)}
+        fold = np.array([fold_of.get(r.group, -1) for r in rows])  # -1: the extra font, always trained on
     results: dict[float, dict[int, np.ndarray]] = {lr: {} for lr in args.lr_base}
     for k in range(args.folds):
         train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        ref = described[train_rows]
-        scaled = (2.0 * (described - ref.mean(axis=0)) / (ref.std(axis=0) + 1e-6)).astype(np.float32)
+        center, scale = descriptor_scaling(args, described[train_rows])  # the trainer's definition
+        scaled = ((described - center) / scale).astype(np.float32)
         for lr in args.lr_base:
             start = time.perf_counter()
             out = run_fold((feats, owner, rows, scaled), train_rows, test_rows, lr, args.epochs, args.seed + k)

@@ -60,7 +60,7 @@ HEAD_FILE = "tagger_head.npz"
 DEFAULT_BATCH_SIZE = 1
 """Patches per forward pass of MusiCNN. One patch a call keeps a tagging process near 0.9 GB: from two patches
 on, TensorFlow's oneDNN convolutions keep reordered copies per input shape (+0.3 GB at once on AVX-512 CPUs,
-0.5 GB after a few hundred sounds of varied lengths), for 7-8 % more one-shots per second (docs/benchmarks.md)."""
+0.5 GB after a few hundred sounds of varied lengths), for 5-8 % more one-shots per second (docs/benchmarks.md)."""
 PENDING_PATCHES = 32
 """Patches of several files gathered before MusiCNN runs (with ``batch_size`` above 1, trimmed patches are run in
 groups of one length, so gathering more of them makes each call fuller); they are small mels."""
@@ -338,7 +338,7 @@ class Tagger:
 
     Parameters: ``unknown_threshold`` (below this maximum likelihood the tag is ``Unknown``; by default the
     threshold calibrated with the head, see ``docs/evaluation.md``, else the design's 0.6), ``batch_size`` (patches
-    per MusiCNN call: 1 keeps memory lowest, 8 is 7-8 % faster for 0.5 GB more), ``head`` (defaults to the shipped
+    per MusiCNN call: 1 keeps memory lowest, 8 is 5-8 % faster for 0.5 GB more), ``head`` (defaults to the shipped
     head), ``max_duration`` (longest accepted file, seconds), ``describe`` (also measure each decoded file's
     envelope and spectral-shape :mod:`~drumsamp_models.descriptors`, which the default similarity space
     ``"musicnn+descriptors"`` needs, without decoding it twice), ``gate`` (the
