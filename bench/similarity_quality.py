@@ -586,7 +586,7 @@ def shipped_tagger_classes(rows: Sequence[Sound]) -> np.ndarray | None:
     front = FrontEnd.from_meta(head.meta).as_meta()
     manifest_rows = [Row(s.path, s.label, s.split, s.group, s.subclass) for s in rows]
     cache = ROOT / "data" / "cache" / "embeddings"
-    emb, kept = patch_embeddings(manifest_rows, cache, 0, 0, "tagger", trim, **front)
+    emb, kept = patch_embeddings(manifest_rows, cache, 0, 0, "tagger", trim, **front, branch=head.branch)
     if len(kept) != len(rows):
         return None
     lik = file_likelihoods(head, emb, row_descriptors(kept, cache) if head.uses_descriptors else None)

@@ -4,8 +4,9 @@ One-shots (0.2-2 s) and 6 s drum loops, generated; the shipped head and the defa
 design's rule alone (``gate=False``: no descriptors measured), then the default ``Tagger()``, whose non-drum
 gate needs the 36 descriptors of each sound, and ``describe=True`` (the descriptors returned too: what the
 server runs); last, for comparison, ``batch_size=8`` (faster, more memory: its rows come after the peak RSS of the
-default ones).
-Run: ``.venv/bin/python -m bench.tagger [--files 500] [--loops 100]``.
+default ones); with a head that reads a fine-tuned tag branch, the same tagger without the branch (the frozen
+network alone, 0.8's cost) and the default again, side by side.
+Run: ``.venv/bin/python -m bench.tagger [--files 500] [--loops 100] [--head HEAD.npz]``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bench.common import make_loops, make_one_shots, peak_rss_mb
-from drumsamp_models.tagger import Tagger
+from drumsamp_models.tagger import Head, Tagger
 
 
 def run(tagger: Tagger, files: list[str], label: str) -> None:
@@ -38,11 +40,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--loops", type=int, default=100)
+    parser.add_argument("--head", help="a head .npz to run instead of the shipped one (e.g. one with a tag branch)")
     args = parser.parse_args()
+    head = Head.load(args.head) if args.head else None
     with tempfile.TemporaryDirectory() as tmp:
         shots = make_one_shots(Path(tmp) / "shots", args.files)
         loops = make_loops(Path(tmp) / "loops", args.loops)
-        tagger = Tagger(gate=False)
+        tagger = Tagger(gate=False, head=head)
         tagger.predict(shots[:4])  # warm-up: builds the network, compiles the graph
         trim = tagger.embedder.trim_silence
         print(f"cpus={os.cpu_count()}, batch size {tagger.batch_size}, trim_silence={trim}, {tagger.front_end}")
@@ -50,15 +54,20 @@ def main() -> None:
         print("|---|---:|---:|---:|---|")
         run(tagger, shots, "one-shots 0.2-2 s, no gate")
         run(tagger, loops, "loops 6 s, no gate")
-        gated = Tagger()
+        gated = Tagger(head=head)
         run(gated, shots, "one-shots 0.2-2 s, with the gate (default)")
         run(gated, loops, "loops 6 s, with the gate (default)")
-        describing = Tagger(describe=True)
+        describing = Tagger(describe=True, head=head)
         run(describing, shots, "one-shots 0.2-2 s, gate + descriptors returned (server)")
         print(f"peak RSS with the default batch size: {peak_rss_mb():.0f} MB")
-        batched = Tagger(batch_size=8)
+        batched = Tagger(batch_size=8, head=head)
         run(batched, shots, "one-shots 0.2-2 s, with the gate, batch size 8")
         run(batched, loops, "loops 6 s, with the gate, batch size 8")
+        if gated.head.branch is not None:  # what the fine-tuned tag branch costs: the same head on the frozen network
+            frozen = Tagger(head=replace(gated.head, branch=None))
+            frozen.predict(shots[:4])
+            run(frozen, shots, "one-shots 0.2-2 s, with the gate, no tag branch (0.8's network)")
+            run(gated, shots, "one-shots 0.2-2 s, with the gate (default), again")
         print(f"peak RSS of the whole run: {peak_rss_mb():.0f} MB")
 
 

@@ -2,9 +2,10 @@
 
 1. Leave-one-machine-out over the drum machines of train + val (``tools.dataset.split.DRUM_MACHINE_GROUPS``):
    for each machine, a head is trained with the shipped recipe (``tools.train_tagger``'s options, read from the
-   shipped head's metadata) on every other train + val sound, and tags that machine's drums. With ``--cv FILE``
-   the out-of-fold likelihoods that ``tools.train_tagger --cv-out FILE`` wrote are used instead (the same folds,
-   computed during training).
+   shipped head's metadata; for a head with a tag branch, MusiCNN's upper layers are fine-tuned with it, about
+   a minute and a half per machine on two cores) on every other train + val sound, and tags that machine's drums.
+   With ``--cv FILE`` the out-of-fold likelihoods that ``tools.train_tagger --cv-out FILE`` wrote are used
+   instead (computed during training: leave-one-group-out for a frozen-network head, grouped K-fold with a branch).
 2. The machines of the test split, tagged by the shipped head.
 
 Prints closed-set accuracy, Tom recall and the confusion matrix of each part and of both together.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -89,6 +91,54 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
     return truth, pred, machines
 
 
+def _cv_branch(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
+    """Leave-one-machine-out with tagger 0.9's recipe (the shipped head's metadata): for each machine, MusiCNN's
+    upper layers are fine-tuned with a head on every other train + val sound (:mod:`tools.tag_branch`)."""
+    from tools.tag_branch import FrontEndData, TagBranch, frontend_outputs
+    from tools.train_tagger import build_parser, descriptor_scaling
+
+    meta = head.meta
+    train_args = build_parser().parse_args(
+        ["--out", "-", "--descriptor-input", str(meta.get("descriptor_input", 2.0)), "--cache", str(args.cache)]
+    )
+    front = FrontEnd.from_meta(meta).as_meta()
+    _, clean_rows = patch_embeddings(rows, args.cache, 0, 0, "clean", trim_silence=True, **front)
+    cache = Path(args.frontend_cache)
+    feats, owner = frontend_outputs(clean_rows, cache, front["peak_normalize"], front["sample_rate"])
+    described = row_descriptors(clean_rows, args.cache)
+    center, scale = descriptor_scaling(train_args, described)  # type: ignore[misc]
+    data = FrontEndData(feats, owner, ((described - center) / scale).astype(np.float32))
+    labels, groups = [r.label for r in clean_rows], [r.group for r in clean_rows]
+    seed = int(meta.get("seed", 0))
+    truth: list[str] = []
+    pred: list[str] = []
+    machines: list[str] = []
+    for group in sorted({g for g in groups if g in DRUM_MACHINE_GROUPS}):
+        train = np.array([i for i, g in enumerate(groups) if g != group])
+        held = np.array([i for i, g in enumerate(groups) if g == group and labels[i] != UNKNOWN])
+        branch = TagBranch(
+            described.shape[1], float(meta["finetune_lr"]), float(meta["learning_rate"]), float(meta["dropout"]), seed
+        )
+        branch.fit(
+            data,
+            train,
+            labels,
+            groups,
+            int(meta["finetune_epochs"]),
+            seed,
+            float(meta["smoothing"]),
+            float(meta["unknown_share"]),
+            float(meta["group_balance"]),
+        )
+        lik = branch.likelihoods(data, held)
+        truth += [labels[i] for i in held]
+        pred += [CLASSES[int(np.argmax(lik[int(i)]))] for i in held]
+        machines += [group] * len(held)
+        acc = np.mean(np.array(truth[-len(held) :]) == pred[-len(held) :])
+        print(f"fold {group}: {len(held)} drums, accuracy {acc:.3f}", flush=True)
+    return truth, pred, machines
+
+
 def _cv_from_file(path: str) -> tuple[list[str], list[str], list[str]]:
     """The drum machines' out-of-fold predictions saved by ``tools.train_tagger --cv-out``."""
     with np.load(path, allow_pickle=False) as npz:
@@ -102,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--manifest", default="data/dataset/manifest.csv")
     parser.add_argument("--cache", default="data/cache/embeddings")
     parser.add_argument("--head", help="head .npz (default: the one shipped in the package)")
+    parser.add_argument("--frontend-cache", default="data/cache/frontend", help="MusiCNN front-end outputs (cache)")
     parser.add_argument("--cv", help="out-of-fold likelihoods written by tools.train_tagger --cv-out (skip training)")
     args = parser.parse_args(argv)
     head = Head.load(args.head) if args.head else Head.shipped()
@@ -109,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_val = [r for r in rows if r.split in ("train", "val")]
     if args.cv:
         cv_truth, cv_pred, cv_groups = _cv_from_file(args.cv)
+    elif head.branch is not None:
+        cv_truth, cv_pred, cv_groups = _cv_branch(args, head, train_val)
     else:
         cv_truth, cv_pred, cv_groups = _cv_from_training(args, head, train_val)
     if not cv_truth:
@@ -116,9 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     test = [r for r in rows if r.split == "test" and r.group in DRUM_MACHINE_GROUPS and r.label != UNKNOWN]
     front = FrontEnd.from_meta(head.meta).as_meta()
-    emb, kept = patch_embeddings(
-        test, args.cache, desc="test machines", trim_silence=bool(head.meta.get("trim_silence")), **front
-    )
+    trim = bool(head.meta.get("trim_silence"))
+    emb, kept = patch_embeddings(test, args.cache, desc="test machines", trim_silence=trim, branch=head.branch, **front)
     test_truth = [r.label for r in kept]
     described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
     test_pred = [CLASSES[k] for k in file_likelihoods(head, emb, described).argmax(axis=1)] if emb else []

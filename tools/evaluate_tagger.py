@@ -210,8 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     trim = bool(head.meta.get("trim_silence", False))
     front = FrontEnd.from_meta(head.meta).as_meta()
     embeddings, kept = patch_embeddings(rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, **front)
+    inputs = embeddings  # the head's input: the frozen embeddings, or a tag branch's
+    if head.branch is not None:
+        branch = head.branch
+        inputs, _ = patch_embeddings(kept, args.cache, desc="tag branch", trim_silence=trim, branch=branch, **front)
     described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
-    likelihoods = file_likelihoods(head, embeddings, described)
+    likelihoods = file_likelihoods(head, inputs, described)
     labels = [r.label for r in kept]
     ev = evaluate(likelihoods, labels, threshold)
     print(f"## Tagger on the {args.split} split ({args.manifest})\n")
@@ -222,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if gate is not None:
         print(gate_report(head, gate, likelihoods, embeddings, kept, args))
     if head.sub is not None:
-        sub = file_likelihoods(head, embeddings, described, subclasses=True)
+        sub = file_likelihoods(head, inputs, described, subclasses=True)
         print("\nSub-classes (given the true design class: the most likely of its sub-classes):\n")
         print(subclass_report(sub, kept))
     print(machine_report(likelihoods, kept))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from drumsamp_models import audio, descriptors, features
 from drumsamp_models.errors import AudioError
-from drumsamp_models.tagger import MusicnnEmbedder
+from drumsamp_models.tagger import MusicnnEmbedder, branch_fingerprint
 from drumsamp_models.training import augment
 
 CACHE_VERSION = "v1"
@@ -101,8 +101,12 @@ def patch_embeddings(
     peak_normalize: bool = False,
     sample_rate: int = features.MUSICNN_SR,
     eq: float = 0.0,
+    branch: Mapping[str, Sequence[np.ndarray]] | None = None,
 ) -> tuple[list[np.ndarray], list[Row]]:
     """Per-patch embeddings of every row and of ``augmentations`` random variants of each.
+
+    With ``branch`` (a head's tag branch, :attr:`drumsamp_models.tagger.Head.branch`) the embeddings are the
+    branch's, the head's input (cached by the branch's fingerprint beside the frozen ones).
 
     ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`;
     ``peak_normalize`` and ``sample_rate`` too: see :class:`drumsamp_models.features.FrontEnd`.
@@ -113,7 +117,8 @@ def patch_embeddings(
     """
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    embedder = MusicnnEmbedder(trim_silence=trim_silence)
+    embedder = MusicnnEmbedder(trim_silence=trim_silence, branch=branch)
+    suffix = f"-{branch_fingerprint(branch)[:16]}" if branch is not None else ""
     front = features.FrontEnd(peak_normalize, sample_rate)
     out: list[np.ndarray] = []
     out_rows: list[Row] = []
@@ -122,7 +127,8 @@ def patch_embeddings(
             print(f"skipped {row.path}: no such file")
             continue
         for aug in range(augmentations + 1):
-            target = cache / f"{_key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate, eq)}.npy"
+            key = _key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate, eq)
+            target = cache / f"{key}{suffix}.npy"
             if target.exists():
                 emb = np.load(target)
             else:
@@ -133,7 +139,9 @@ def patch_embeddings(
                     break
                 if aug:
                     y = augment(y, front.sample_rate, np.random.default_rng([seed, index, aug]), eq)
-                emb = embedder(front.patches(y)).astype(np.float32)
+                frozen, emb = embedder.embed(front.patches(y))
+                if branch is not None and not (cache / f"{key}.npy").exists():
+                    np.save(cache / f"{key}.npy", frozen)
                 np.save(target, emb)
             out.append(emb)
             out_rows.append(row)

@@ -1,17 +1,23 @@
 """Train the Drumsample Tagger's head and calibrate its Unknown threshold; the test split is never used.
 
-Two protocols:
+Three recipes:
 
-- ``grouped-cv`` (default): leave-one-group-out cross-validation over the train and val splits (a
-  group is a kit family or a non-drum source), which estimates accuracy on unseen kits and gives
-  out-of-fold likelihoods to calibrate the Unknown threshold on; then the final head is fitted on
-  train + val for a fixed number of epochs.
-- ``holdout``: the design's recipe — fit on train, keep the epoch with the best val loss, calibrate on val.
+- ``--protocol grouped-cv`` (the default, the shipped 0.8): frozen MusiCNN and a NumPy head, estimated by
+  leave-one-group-out cross-validation over the train and val splits (a group is a kit family, a drum machine or
+  a non-drum source), which also gives the out-of-fold likelihoods the Unknown threshold is calibrated on; then
+  the final head is fitted on train + val for a fixed number of epochs.
+- ``--finetune-epochs N`` (measured, not shipped: docs/evaluation.md): MusiCNN's upper layers are fine-tuned
+  together with the head (a *tag branch*, :mod:`tools.tag_branch`) on the cached front-end outputs; grouped
+  K-fold (``--finetune-folds``, whole groups per fold) gives the estimate and the out-of-fold likelihoods; then
+  the branch and head are fitted once on train + val, and the head carries the branch's weights.
+- ``--protocol holdout``: the design's recipe — fit on train, keep the epoch with the best val loss, calibrate
+  on val.
 
-Both also fit the non-drum gate (:mod:`drumsamp_models.nondrum`) on the same sounds and calibrate the
+All also fit the non-drum gate (:mod:`drumsamp_models.nondrum`) on the same sounds and calibrate the
 Unknown threshold and the gate's threshold together (out-of-fold, or on val); ``--gate-out`` writes it.
 
-Reproducible (seeded); MusiCNN embeddings are cached, so after the first run training takes minutes.
+Reproducible (seeded); MusiCNN embeddings and front-end outputs are cached: after the first run the frozen
+recipes take minutes, fine-tuning (30 epochs) about fifteen on two cores.
 
     .venv/bin/python -m tools.train_tagger --manifest data/dataset/manifest.csv \\
         --out drumsamp_models/src/drumsamp_models/weights/tagger_head.npz \\
@@ -256,22 +262,9 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
         acc = f"{np.mean(pred[drums] == labels[drums]):.3f}" if drums.any() else "-"
         print(f"fold {group}: {int(drums.sum())} drums, {int((~drums).sum())} non-drums, accuracy {acc}", flush=True)
     _FOLD_DATA.clear()
-    ev = _calibrated(args, oof, [r.label for r in clean_rows])
-    print(_summary(f"leave-one-group-out over {len(groups)} groups", ev))
-    print(_cv_details(ev, oof, clean_rows))
-    if args.sub_epochs:
-        print("\nSub-classes, leave-one-group-out:\n\n" + subclass_report(sub_oof, clean_rows))
-    gate_ev, t2 = _calibrated_gate(args, oof, [r.label for r in clean_rows], gate_oof, "leave-one-group-out")
-    if args.cv_out:
-        np.savez(
-            args.cv_out,
-            likelihoods=oof,
-            subclass_likelihoods=sub_oof,
-            gate=gate_oof,
-            paths=np.array([r.path for r in clean_rows]),
-            groups=np.array([r.group for r in clean_rows]),
-            labels=np.array([r.label for r in clean_rows]),
-        )
+    ev, gate_ev, t2 = _cross_validated(
+        args, "leave-one-group-out", f"over {len(groups)} groups", clean_rows, oof, sub_oof, gate_oof
+    )
     final = _fit(args, all_in, all_rows)
     meta = {"protocol": "grouped-cv", "groups": groups, "train_sounds": len(clean_rows)}
     meta |= {"cv_accuracy": ev.accuracy, "cv_macro_f1": ev.macro_f1}
@@ -284,6 +277,118 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
     if scaling is not None:
         head = head.with_descriptor_input(*scaling)
     return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": groups})
+
+
+def train_branch_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
+    """Tagger 0.9's recipe: MusiCNN's upper layers fine-tuned with the head (:mod:`tools.tag_branch`), estimated
+    and calibrated by grouped K-fold over ``rows`` (``--finetune-folds``: a fold holds whole groups), then fitted
+    once on all of them. The sub-class output is fitted on each fold's branch embeddings, the gate (which reads
+    the frozen embedding) on the same folds."""
+    from tools.tag_branch import FrontEndData, TagBranch, frontend_outputs
+
+    if not args.descriptor_input:
+        raise SystemExit("error: --finetune-epochs needs --descriptor-input > 0 (the tag branch's head reads them)")
+    fe = _front_end(args)
+    if not fe["trim_silence"]:
+        raise SystemExit("error: --finetune-epochs needs --trim-silence (the front-end cache holds trimmed patches)")
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **fe)
+    cache, peak, rate = Path(args.frontend_cache), fe["peak_normalize"], fe["sample_rate"]
+    outputs = [
+        frontend_outputs(clean_rows, cache, peak, rate, variant, args.seed, args.eq)
+        for variant in range(args.augment + 1)
+    ]
+    described = row_descriptors(clean_rows, args.cache)
+    scaling = descriptor_scaling(args, described)
+    assert scaling is not None
+    data = FrontEndData.of_variants(outputs, ((described - scaling[0]) / scaling[1]).astype(np.float32))
+    labels, groups = [r.label for r in clean_rows], [r.group for r in clean_rows]
+    names = sorted(set(groups))
+    fold_of = {
+        str(g): i % args.finetune_folds for i, g in enumerate(np.random.default_rng(args.seed).permutation(names))
+    }
+    fold = np.array([fold_of[g] for g in groups])
+    x_gate, y_gate = _gate_inputs(args, clean_emb, clean_rows)
+    everyone = np.arange(len(clean_rows))
+
+    def fit(sounds: np.ndarray, seed: int) -> tuple[TagBranch, list[np.ndarray]]:
+        branch = TagBranch(described.shape[1], args.finetune_lr, args.lr, args.dropout, seed)
+        branch.fit(
+            data,
+            sounds,
+            labels,
+            groups,
+            args.finetune_epochs,
+            seed,
+            args.smoothing,
+            args.unknown_share,
+            args.group_balance,
+        )
+        emb = branch.embeddings(data, everyone)
+        return branch, widen([emb[i] for i in everyone], described, scaling)
+
+    oof = np.zeros((len(clean_rows), len(CLASSES)))
+    sub_oof = np.zeros((len(clean_rows), len(SUBCLASSES)))
+    gate_oof = np.zeros(len(clean_rows))
+    for k in range(args.finetune_folds):
+        train_idx, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        branch, inputs = fit(train_idx, args.seed + k)
+        lik = branch.likelihoods(data, held)
+        oof[held] = np.stack([lik[int(i)] for i in held])
+        if args.sub_epochs:
+            sub = _fit_sub(args, [inputs[i] for i in train_idx], [clean_rows[i] for i in train_idx]).head
+            sub_oof[held] = file_likelihoods(sub, [inputs[i] for i in held])
+        gate_oof[held] = _fit_gate(args, x_gate[train_idx], y_gate[train_idx]).probability(x_gate[held])
+        truth = np.array(labels)[held]
+        drums = truth != UNKNOWN
+        pred = np.array([CLASSES[j] for j in oof[held].argmax(axis=1)])
+        print(
+            f"fold {k} ({len(set(np.array(groups)[held]))} groups): {int(drums.sum())} drums, "
+            f"accuracy {np.mean(pred[drums] == truth[drums]):.3f}",
+            flush=True,
+        )
+    ev, gate_ev, t2 = _cross_validated(
+        args, f"grouped {args.finetune_folds}-fold", f"over {len(names)} groups", clean_rows, oof, sub_oof, gate_oof
+    )
+    final, inputs = fit(everyone, args.seed)
+    meta = {"protocol": "grouped-cv", "groups": names, "train_sounds": len(clean_rows)}
+    meta |= {"cv_folds": args.finetune_folds, "cv_accuracy": ev.accuracy, "cv_macro_f1": ev.macro_f1}
+    meta |= {"cv_negatives_to_unknown": ev.negatives_to_unknown, "cv_drums_to_unknown": ev.drums_to_unknown}
+    head = final.head(meta | _common_meta(args, ev))
+    if args.sub_epochs:
+        head = head.with_subclass_output(_fit_sub(args, inputs, clean_rows).head)
+    head = head.with_descriptor_input(*scaling).with_branch(final.branch_weights())
+    return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": names})
+
+
+def _cross_validated(
+    args: argparse.Namespace,
+    scheme: str,
+    extent: str,
+    rows: Sequence[Row],
+    oof: np.ndarray,
+    sub_oof: np.ndarray,
+    gate_oof: np.ndarray,
+) -> tuple[Evaluation, Evaluation, float]:
+    """Calibrate and report the out-of-fold figures (``--cv-out`` writes them): the head's evaluation at its own
+    threshold, the evaluation with the gate, and the gate's threshold."""
+    labels = [r.label for r in rows]
+    ev = _calibrated(args, oof, labels)
+    print(_summary(f"{scheme} {extent}", ev))
+    print(_cv_details(ev, oof, rows))
+    if args.sub_epochs:
+        print(f"\nSub-classes, {scheme}:\n\n" + subclass_report(sub_oof, rows))
+    gate_ev, t2 = _calibrated_gate(args, oof, labels, gate_oof, scheme)
+    if args.cv_out:
+        np.savez(
+            args.cv_out,
+            likelihoods=oof,
+            subclass_likelihoods=sub_oof,
+            gate=gate_oof,
+            paths=np.array([r.path for r in rows]),
+            groups=np.array([r.group for r in rows]),
+            labels=np.array(labels),
+        )
+    return ev, gate_ev, t2
 
 
 def _cv_details(ev: Evaluation, oof: np.ndarray, rows: Sequence[Row]) -> str:
@@ -324,6 +429,8 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
         "sub_epochs": args.sub_epochs,
         "descriptor_input": args.descriptor_input,
         "trainer": args.trainer,
+        "finetune_epochs": args.finetune_epochs,
+        "finetune_lr": args.finetune_lr,
         "manifest_sha1": _sha1(args.manifest),
     }
 
@@ -344,7 +451,11 @@ def train(args: argparse.Namespace) -> tuple[Head, NonDrumGate]:
     if not train_rows or not val_rows:
         raise SystemExit(f"error: {args.manifest} needs rows in both the train and the val split")
     if args.protocol == "holdout":
+        if args.finetune_epochs:
+            raise SystemExit("error: --finetune-epochs works with --protocol grouped-cv")
         return train_holdout(args, train_rows, val_rows)
+    if args.finetune_epochs:
+        return train_branch_cv(args, train_rows + val_rows)
     return train_grouped_cv(args, train_rows + val_rows)
 
 
@@ -392,6 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="numpy",
         help="head trainer: the same network and recipe in NumPy (fast) or Keras (holdout's best epoch uses Keras)",
     )
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        help="epochs of fine-tuning MusiCNN's upper layers with the head (a tag branch; 30 was measured, "
+        "docs/evaluation.md; 0, the shipped 0.8 recipe: frozen MusiCNN and a NumPy head, leave-one-group-out)",
+    )
+    parser.add_argument("--finetune-lr", type=float, default=1e-4, help="learning rate of MusiCNN's upper layers")
+    parser.add_argument("--finetune-folds", type=int, default=5, help="grouped folds of the fine-tuning recipe")
+    parser.add_argument("--frontend-cache", default="data/cache/frontend", help="MusiCNN front-end outputs (cache)")
     parser.add_argument("--jobs", type=int, default=2, help="cross-validation folds trained at once (processes)")
     parser.add_argument("--cv-out", help="write the out-of-fold likelihoods here (.npz; for tools.evaluate_machines)")
     parser.add_argument("--max-drum-rejection", type=float, default=0.05, help="calibration: drums → Unknown")

@@ -44,7 +44,7 @@ def test_frozen_and_fine_tuned_folds_print_their_figures(
     manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--manifest", str(manifest), "--cache", str(tmp_path / "desc"), "--frontend-cache", str(tmp_path / "fe")]
-    argv += ["--folds", "3", "--epochs", "2", "--lr-base", "0", "1e-3"]
+    argv += ["--folds", "3", "--epochs", "2", "--lr-base", "0", "1e-3", "--augment", "1"]
     assert finetune_cv.main(argv) == 0
     out = capsys.readouterr().out
     assert len(re.findall(r"^fold \d, lr_base", out, re.M)) == 6
@@ -53,10 +53,13 @@ def test_frozen_and_fine_tuned_folds_print_their_figures(
         assert line is not None, out
         assert int(line.group(1)) == 12  # the drums of train + val, each held out once; the test kick never
         assert 0.0 <= float(line.group(2)) <= 1.0
-    cached = list((tmp_path / "fe").glob("frontend-*.npz"))
-    assert len(cached) == 1
-    with np.load(cached[0], allow_pickle=True) as z:
-        assert len(z["feats"]) == 15 and z["feats"][0].shape[1] == finetune_cv.FRONTEND_DIM
+    cached = sorted((tmp_path / "fe").glob("frontend-*.npz"), key=lambda p: p.stat().st_mtime)
+    assert len(cached) == 2  # the sounds as recorded, and one augmented variant of each
+    for each in cached:
+        with np.load(each, allow_pickle=True) as z:
+            assert len(z["feats"]) == 15 and z["feats"][0].shape[1] == finetune_cv.FRONTEND_DIM
+    with np.load(cached[0], allow_pickle=True) as a, np.load(cached[1], allow_pickle=True) as b:
+        assert not np.array_equal(a["feats"][0], b["feats"][0])
 
 
 def test_test_option_trains_on_train_and_val_and_reports_the_test_split(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from drumsamp_models import features
 from drumsamp_models.nondrum import NonDrumGate
 from drumsamp_models.tagger import (
+    CLASSES,
     UNKNOWN,
     Head,
     MusicnnEmbedder,
@@ -286,10 +288,9 @@ def test_rejection_by_kind_counts_each_kind_of_non_drum() -> None:
     assert "/k.wav" not in table and "Kick" not in table  # drums are not part of it
 
 
-def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Both CLIs end to end on a tiny generated dataset: one epoch, one augmentation."""
-    from tools import evaluate_tagger, train_tagger
-
+def _generated_manifest(tmp_path: Path, per_label: int, group_names: dict[int, str] | None = None) -> Path:
+    """A manifest of ``per_label`` generated sounds per label: sound ``i`` in group ``g<i>`` (or
+    ``group_names[i]``); the last one in test, the one before in val, the others in train."""
     makers = {
         "Kick": lambda i: kick(0.4, 16000, seed=i),
         "Snare": lambda i: noise_burst(0.3, 16000, decay=15, seed=i) + kick(0.3, 16000, seed=i) * 0.3,
@@ -303,12 +304,21 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
         out = csv.writer(fh)
         out.writerow(["path", "label", "split", "group"])
         for label, make in makers.items():
-            for i in range(4):
-                split = "train" if i < 2 else ("val" if i == 2 else "test")
+            for i in range(per_label):
+                split = "train" if i < per_label - 2 else ("val" if i == per_label - 2 else "test")
                 path = write(tmp_path / "audio" / f"{label}_{i}.wav", make(i), 16000)
-                out.writerow([str(path), label, split, f"g{i}"])
+                out.writerow([str(path), label, split, (group_names or {}).get(i, f"g{i}")])
+    return manifest
+
+
+def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both CLIs end to end on a tiny generated dataset: one epoch, one augmentation."""
+    from tools import evaluate_tagger, train_tagger
+
+    manifest = _generated_manifest(tmp_path, 4)
     head_path, gate_path = tmp_path / "head.npz", tmp_path / "gate.npz"
     args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--epochs", "1", "--augment", "1"]
+    args += ["--finetune-epochs", "0"]  # 0.8's recipe: frozen MusiCNN, NumPy head (the tag branch: the next test)
     assert train_tagger.main([*args, "--out", str(head_path), "--protocol", "holdout"]) == 0
     head = Head.load(head_path)
     assert head.meta["train_sounds"] == 12 and head.meta["val_sounds"] == 6 and head.meta["protocol"] == "holdout"
@@ -337,3 +347,56 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
     printed = capsys.readouterr().out
     assert "sounds: 5 drums, 1 non-drum" in printed and "Confusion matrix" in printed
     assert f"With the non-drum gate (Unknown threshold {gate.head_threshold:.2f}, gate threshold" in printed
+
+
+def test_tag_branch_training_and_evaluation_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0.9's recipe end to end on generated sounds: MusiCNN's upper layers fine-tuned with the head by grouped
+    K-fold, then once on everything; the head carries the branch, and the tagger and the evaluation use it."""
+    from tools import evaluate_machines, evaluate_tagger, train_tagger
+
+    manifest = _generated_manifest(tmp_path, 5, {1: "TR-707"})  # one "drum machine"
+    head_path, gate_path, cv_path = tmp_path / "head.npz", tmp_path / "gate.npz", tmp_path / "cv.npz"
+    args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--sub-epochs", "2"]
+    args += ["--finetune-epochs", "2", "--finetune-folds", "2", "--frontend-cache", str(tmp_path / "fe")]
+    args += ["--out", str(head_path), "--gate-out", str(gate_path), "--cv-out", str(cv_path)]
+    assert train_tagger.main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("fold ") >= 2 and "grouped 2-fold over 4 groups" in printed
+    assert "Sub-classes, grouped 2-fold" in printed and "grouped 2-fold, with the non-drum gate" in printed
+    head = Head.load(head_path)
+    assert head.branch is not None and head.uses_descriptors and head.sub is not None
+    assert head.meta["finetune_epochs"] == 2 and head.meta["cv_folds"] == 2 and head.meta["train_sounds"] == 24
+    with np.load(cv_path) as cv:
+        assert cv["likelihoods"].shape == (24, len(CLASSES))
+        assert np.allclose(cv["likelihoods"].sum(axis=1), 1, atol=1e-4)
+    gate = NonDrumGate.load(gate_path)
+    assert gate.meta["head"] == head.fingerprint and calibrated_threshold(head, gate) == gate.head_threshold
+
+    # The tagger runs the branch: its likelihoods are the head's on the branch's embeddings, not on the frozen ones.
+    tagger = Tagger(head=head, gate=gate)
+    wav = tmp_path / "audio" / "Tom_4.wav"
+    result = tagger.predict_file(wav)
+    patches, described = tagger._decode(str(wav))
+    frozen, tag_inputs = tagger.embedder.embed(patches)
+    assert np.allclose(result.embedding, frozen.mean(axis=0), atol=1e-5)
+    assert np.allclose(result.embedding, Tagger(gate=False).predict_file(wav).embedding, atol=1e-4)
+    assert not np.allclose(tag_inputs, frozen, atol=1e-3)  # fine-tuned
+    expected = head.likelihoods(tag_inputs, described).mean(axis=0)
+    assert np.allclose([result.likelihoods[c] for c in CLASSES], expected, atol=1e-5)
+
+    eval_args = ["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--head", str(head_path)]
+    assert evaluate_tagger.main([*eval_args, "--gate", str(gate_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Sub-classes" in printed and "With the non-drum gate" in printed
+    accuracy = float(re.search(r"accuracy \(5 classes, closed set\): \*\*([\d.]+)\*\*", printed).group(1))
+    direct = Tagger(head=head, gate=False, unknown_threshold=0.0).predict(
+        [tmp_path / "audio" / f"{label}_4.wav" for label in CLASSES]
+    )
+    hits = [direct.results[str(tmp_path / "audio" / f"{label}_4.wav")].tag == label for label in CLASSES]
+    assert accuracy == pytest.approx(np.mean(hits), abs=1e-3)  # the evaluation tags as the tagger does
+
+    # Leave-one-machine-out fine-tunes a branch per machine with the head's recipe (here: its one machine).
+    fe_args = ["--frontend-cache", str(tmp_path / "fe")]
+    assert evaluate_machines.main([*eval_args, *fe_args]) == 0
+    printed = capsys.readouterr().out
+    assert "fold TR-707: 5 drums, accuracy" in printed and "leave-one-machine-out over the 1 machines" in printed

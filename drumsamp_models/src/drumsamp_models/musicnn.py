@@ -28,11 +28,15 @@ __all__ = [
     "N_MELS",
     "N_PARAMS",
     "TF1_LAYER_NAMES",
+    "UPPER_LAYERS",
     "WEIGHTS_FILE",
     "FrequencyMaxPool",
     "InterleavedTimePool",
+    "branch_weights",
     "build_musicnn",
     "load_musicnn",
+    "load_musicnn_with_branch",
+    "upper_layers",
     "weights_path",
 ]
 
@@ -51,6 +55,19 @@ N_PARAMS = 792_079
 """Parameters of MTT_musicnn, batch-norm statistics included (the checkpoint minus its optimiser state)."""
 WEIGHTS_FILE = "MTT_musicnn.weights.h5"
 _EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
+UPPER_LAYERS: tuple[str, ...] = (
+    "midend_1_conv",
+    "midend_1_bn",
+    "midend_2_conv",
+    "midend_2_bn",
+    "midend_3_conv",
+    "midend_3_bn",
+    "pool_bn",
+    "penultimate_dense",
+    "embedding",
+)
+"""MusiCNN's layers above the front end that hold weights (the mid end and back end up to the embedding)."""
+BRANCH_PREFIX = "tag_"
 
 TF1_LAYER_NAMES: dict[str, str] = {
     "batch_normalization": "input_bn",
@@ -135,23 +152,54 @@ def build_musicnn(n_frames: int | None = 187) -> keras.Model:
         h = layers.Conv2D(51, (length, 1), padding="same", activation="relu", name=f"{tag}_conv")(x)
         front.append(FrequencyMaxPool(name=f"{tag}_pool")(_bn(f"{tag}_bn")(h)))
     frontend = layers.Concatenate(axis=-1, name="frontend")(front)  # (b, t, 561)
-
-    # Mid end: three 64-filter convolutions over 7 frames, residual adds on the 2nd and 3rd.
-    m1 = _bn("midend_1_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_1_conv")(frontend))
-    m2 = _bn("midend_2_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_2_conv")(m1))
-    r2 = layers.Add(name="midend_2_res")([m2, m1])
-    m3 = _bn("midend_3_bn")(layers.Conv1D(64, 7, padding="same", activation="relu", name="midend_3_conv")(r2))
-    r3 = layers.Add(name="midend_3_res")([m3, r2])
-    midend = layers.Concatenate(axis=-1, name="midend")([frontend, m1, r2, r3])  # (b, t, 753)
-
-    # Back end: interleaved max/mean over time -> BN -> dropout -> Dense 200 ReLU -> BN -> dropout -> Dense 50.
-    pooled = InterleavedTimePool(name="time_pool")(midend)
-    h = layers.Dropout(0.5, name="pool_dropout")(_bn("pool_bn")(pooled))
-    h = layers.Dense(EMBEDDING_DIM, activation="relu", name="penultimate_dense")(h)
-    embedding = _bn("embedding")(h)
+    embedding = upper_layers(frontend, dropout=True)
     h = layers.Dropout(0.5, name="embedding_dropout")(embedding)
     taggram = layers.Dense(len(MTT_TAGS), activation="sigmoid", name="taggram")(h)
     return keras.Model(x_in, {"taggram": taggram, "embedding": embedding}, name="MTT_musicnn")
+
+
+def upper_layers(frontend: Any, prefix: str = "", dropout: bool = False) -> Any:
+    """MusiCNN's mid end and back end on a front-end output (b, t, 561): the 200-d embedding (b, 200).
+
+    Three 64-filter convolutions over 7 frames (residual adds on the 2nd and 3rd), the front- and mid-end
+    channels' interleaved max and mean over time, batch-norm, Dense 200 ReLU, batch-norm. Layers are named
+    ``prefix`` + the names of :data:`UPPER_LAYERS`; ``dropout`` keeps the original's (inactive) dropout layer.
+    """
+    m1 = _bn(f"{prefix}midend_1_bn")(
+        layers.Conv1D(64, 7, padding="same", activation="relu", name=f"{prefix}midend_1_conv")(frontend)
+    )
+    m2 = _bn(f"{prefix}midend_2_bn")(
+        layers.Conv1D(64, 7, padding="same", activation="relu", name=f"{prefix}midend_2_conv")(m1)
+    )
+    r2 = layers.Add(name=f"{prefix}midend_2_res")([m2, m1])
+    m3 = _bn(f"{prefix}midend_3_bn")(
+        layers.Conv1D(64, 7, padding="same", activation="relu", name=f"{prefix}midend_3_conv")(r2)
+    )
+    r3 = layers.Add(name=f"{prefix}midend_3_res")([m3, r2])
+    midend = layers.Concatenate(axis=-1, name=f"{prefix}midend")([frontend, m1, r2, r3])  # (b, t, 753)
+    pooled = _bn(f"{prefix}pool_bn")(InterleavedTimePool(name=f"{prefix}time_pool")(midend))
+    if dropout:
+        pooled = layers.Dropout(0.5, name=f"{prefix}pool_dropout")(pooled)
+    h = layers.Dense(EMBEDDING_DIM, activation="relu", name=f"{prefix}penultimate_dense")(pooled)
+    return _bn(f"{prefix}embedding")(h)
+
+
+def branch_weights(model: keras.Model, prefix: str = "") -> dict[str, list[Any]]:
+    """The weights of a model's :data:`UPPER_LAYERS` (named ``prefix`` + name), as NumPy arrays per layer."""
+    return {name: [w for w in model.get_layer(prefix + name).get_weights()] for name in UPPER_LAYERS}
+
+
+def load_musicnn_with_branch(branch: dict[str, Any], n_frames: int | None = None) -> keras.Model:
+    """Frozen MTT_musicnn plus a second mid and back end (a *tag branch*, weights ``branch`` as returned by
+    :func:`branch_weights`) on the same front end: outputs ``embedding`` (the original 200-d embedding) and
+    ``tag_embedding`` (the branch's), the front end computed once."""
+    base = load_musicnn(n_frames)
+    tag = upper_layers(base.get_layer("frontend").output, prefix=BRANCH_PREFIX)
+    model = keras.Model(base.input, {"embedding": base.get_layer("embedding").output, "tag_embedding": tag})
+    for name in UPPER_LAYERS:
+        model.get_layer(BRANCH_PREFIX + name).set_weights(list(branch[name]))
+    model.trainable = False
+    return model
 
 
 def weights_path() -> Any:

@@ -1,4 +1,9 @@
-"""The Drumsample Tagger: frozen MusiCNN (MTT) → 200-d embedding → Dropout → Dense(200) → Dense(5).
+"""The Drumsample Tagger: MusiCNN (MTT) → 200-d embedding → Dropout → Dense(200) → Dense(5).
+
+A head may carry a *tag branch* (:attr:`Head.branch`: MusiCNN's mid and back end fine-tuned for the five classes, on
+the frozen front end's output; ``tools/train_tagger.py --finetune-epochs``) and then reads the branch's embedding;
+the frozen network's own embedding is still computed in the same pass and is the one returned (the gate, the
+similarity spaces and the custom tagger use it). The shipped head has none (docs/evaluation.md says why).
 
 Classes are Kick, Snare, Cymbal, Tom and Drumloop; a sound whose highest class likelihood stays below
 ``unknown_threshold`` is tagged ``Unknown``, and so is one that the :mod:`~drumsamp_models.nondrum` gate
@@ -21,11 +26,11 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,6 +52,7 @@ __all__ = [
     "Tagger",
     "TaggingReport",
     "append_descriptors",
+    "branch_fingerprint",
     "calibrated_threshold",
     "predict_tags_on_computed_mels",
     "subclass_for",
@@ -86,6 +92,19 @@ def append_descriptors(
     return np.concatenate([x, np.broadcast_to(d, (len(x), len(d)))], axis=1)
 
 
+def _branch_arrays(branch: Mapping[str, Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """A tag branch's arrays in a fixed order."""
+    return [a for name in sorted(branch) for a in branch[name]]
+
+
+def branch_fingerprint(branch: Mapping[str, Sequence[np.ndarray]]) -> str:
+    """SHA-1 of a tag branch's weights (see :attr:`Head.branch`): what identifies its embeddings."""
+    digest = hashlib.sha1()
+    for array in _branch_arrays(branch):
+        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Head:
     """The trained classification head, as plain arrays: Dense(200, ReLU) then Dense(n classes, softmax).
@@ -107,6 +126,10 @@ class Head:
     subclasses: tuple[str, ...] = SUBCLASSES
     desc_center: np.ndarray | None = None
     desc_scale: np.ndarray | None = None
+    branch: dict[str, tuple[np.ndarray, ...]] | None = None
+    """A *tag branch*: fine-tuned weights of MusiCNN's mid and back end (:data:`~drumsamp_models.musicnn.UPPER_LAYERS`,
+    layer name → arrays). The head then reads the branch's 200-d output instead of the frozen embedding (which the
+    gate, the similarity spaces and the custom tagger keep using); the front end still runs once."""
 
     @property
     def uses_descriptors(self) -> bool:
@@ -149,11 +172,23 @@ class Head:
         """SHA-1 of the weights, classes and metadata (front-end settings included): changes with the model."""
         digest = hashlib.sha1()
         scaling = (self.desc_center, self.desc_scale) if self.desc_center is not None else ()
-        for array in (self.w1, self.b1, self.w2, self.b2, *(self.sub or ()), *scaling):
+        for array in (self.w1, self.b1, self.w2, self.b2, *(self.sub or ()), *scaling, *self._branch_arrays()):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         extra = [list(self.subclasses)] if self.sub is not None else []
         digest.update(json.dumps([list(self.classes), self.meta, *extra], sort_keys=True).encode())
         return digest.hexdigest()
+
+    def _branch_arrays(self) -> list[np.ndarray]:
+        return _branch_arrays(self.branch or {})
+
+    @cached_property
+    def branch_fingerprint(self) -> str | None:
+        """SHA-1 of the tag branch's weights (None without a branch): what identifies its embeddings."""
+        return branch_fingerprint(self.branch) if self.branch is not None else None
+
+    def with_branch(self, branch: Mapping[str, Sequence[np.ndarray]]) -> Head:
+        """This head (trained on a tag branch's embeddings) with the branch's weights."""
+        return replace(self, branch={k: tuple(np.asarray(a, np.float32) for a in v) for k, v in branch.items()})
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the head to an ``.npz`` (arrays plus JSON metadata; the sub-class output when there is one)."""
@@ -163,6 +198,8 @@ class Head:
             extra["subclasses"] = np.array(self.subclasses)
         if self.desc_center is not None and self.desc_scale is not None:
             extra |= {"desc_center": self.desc_center, "desc_scale": self.desc_scale}
+        for name, arrays in (self.branch or {}).items():
+            extra |= {f"branch/{name}/{i}": a for i, a in enumerate(arrays)}
         np.savez(
             path,
             w1=self.w1,
@@ -179,6 +216,10 @@ class Head:
         """Read a head written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as npz:
             sub = None
+            branch: dict[str, list[np.ndarray]] = {}
+            stored = [k for k in npz.files if k.startswith("branch/")]
+            for key in sorted(stored, key=lambda k: int(k.rsplit("/", 1)[1])):
+                branch.setdefault(key.split("/")[1], []).append(npz[key].astype(np.float32))
             if "sw1" in npz.files:
                 sub = tuple(npz[k].astype(np.float32) for k in ("sw1", "sb1", "sw2", "sb2"))
             return cls(
@@ -192,6 +233,7 @@ class Head:
                 subclasses=tuple(str(c) for c in npz["subclasses"]) if sub is not None else SUBCLASSES,
                 desc_center=npz["desc_center"].astype(np.float32) if "desc_center" in npz.files else None,
                 desc_scale=npz["desc_scale"].astype(np.float32) if "desc_scale" in npz.files else None,
+                branch={k: tuple(v) for k, v in branch.items()} or None,
             )
 
     @classmethod
@@ -239,47 +281,57 @@ class MusicnnEmbedder:
     With ``trim_silence`` the trailing silence of a patch (a short one-shot's zero-padding) is left
     out of the computation: the network pools over time, so it accepts any length, and a 0.5 s kick
     then costs a third of a 3 s patch. The head must have been trained the same way (its metadata
-    says so). The network is built once per process (thread-safe), compiled with ``tf.function``
-    for any length, and called in small batches.
+    says so). With a ``branch`` (a head's fine-tuned tag branch, see :attr:`Head.branch`), :meth:`embed`
+    also returns the branch's embeddings, from the same front-end pass. The network is built once per
+    process and branch (thread-safe), compiled with ``tf.function`` for any length, and called in small batches.
     """
 
     _lock = threading.Lock()
-    _fn: Any = None
+    _fns: ClassVar[dict[str | None, Any]] = {}
 
-    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, trim_silence: bool = False) -> None:
+    def __init__(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        trim_silence: bool = False,
+        branch: Mapping[str, Sequence[np.ndarray]] | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self.trim_silence = trim_silence
+        self.branch = branch
+        self._branch_key = branch_fingerprint(branch) if branch is not None else None
 
-    @classmethod
-    def _network(cls) -> Any:
-        """A compiled function (batch, frames, 96) → (batch, 200), shared by every embedder."""
-        with cls._lock:
-            if cls._fn is None:
+    def _network(self) -> Any:
+        """A compiled function (batch, frames, 96) → (batch, 200) embeddings, or with a branch → (batch, 400):
+        the embeddings, then the branch's; shared by every embedder of the same branch."""
+        with self._lock:
+            if self._branch_key not in self._fns:
                 from ._stderr import silenced_stderr
 
                 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
                 with silenced_stderr():  # TensorFlow's C++ start-up chatter
                     import tensorflow as tf
 
-                    from .musicnn import load_musicnn
+                    from .musicnn import load_musicnn, load_musicnn_with_branch
 
-                model = load_musicnn(None)
+                model = load_musicnn(None) if self.branch is None else load_musicnn_with_branch(self.branch)
+                both = self.branch is not None
 
                 @tf.function(input_signature=[tf.TensorSpec((None, None, features.MUSICNN_N_MELS), tf.float32)])
                 def embed(x: Any) -> Any:
-                    return model(x, training=False)["embedding"]
+                    out = model(x, training=False)
+                    return tf.concat([out["embedding"], out["tag_embedding"]], axis=1) if both else out["embedding"]
 
-                cls._fn = embed
-            return cls._fn
+                self._fns[self._branch_key] = embed
+            return self._fns[self._branch_key]
 
-    def __call__(self, patches: np.ndarray) -> np.ndarray:
-        """200-d embedding of every patch."""
+    def _run(self, patches: np.ndarray) -> np.ndarray:
         patches = np.asarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[2] != features.MUSICNN_N_MELS or patches.shape[1] < 1:
             raise ValueError(f"expected patches of shape (n, frames, 96), got {patches.shape}")
-        out = np.zeros((len(patches), EMBEDDING_DIM), dtype=np.float32)
+        width = EMBEDDING_DIM * (2 if self.branch is not None else 1)
+        out = np.zeros((len(patches), width), dtype=np.float32)
         if not len(patches):
             return out
         lengths = (
@@ -294,6 +346,16 @@ class MusicnnEmbedder:
                 chunk = index[i : i + self.batch_size]
                 out[chunk] = np.asarray(fn(patches[chunk, :length]))
         return out
+
+    def __call__(self, patches: np.ndarray) -> np.ndarray:
+        """200-d embedding of every patch (the frozen network's, with or without a branch)."""
+        return self._run(patches)[:, :EMBEDDING_DIM]
+
+    def embed(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every patch's frozen embedding (n, 200) and the head's input embedding (n, 200): the branch's, or
+        without a branch the frozen one again."""
+        out = self._run(patches)
+        return out[:, :EMBEDDING_DIM], out[:, EMBEDDING_DIM:] if self.branch is not None else out
 
 
 @dataclass(frozen=True)
@@ -369,7 +431,7 @@ class Tagger:
         self.batch_size = batch_size
         self.max_duration = max_duration
         trim = bool(self.head.meta.get("trim_silence", False))
-        self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim)
+        self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim, branch=self.head.branch)
         self.front_end = features.FrontEnd.from_meta(self.head.meta)
 
     def load_patches(self, path: str | os.PathLike[str]) -> np.ndarray:
@@ -395,14 +457,18 @@ class Tagger:
             return UNKNOWN
         return self.classes[best]
 
-    def _result(self, path: str, patch_embeddings: np.ndarray, described: np.ndarray | None = None) -> TagResult:
-        mean = self.head.likelihoods(patch_embeddings, described).mean(axis=0)
+    def _result(
+        self, path: str, patch_embeddings: np.ndarray, head_inputs: np.ndarray, described: np.ndarray | None = None
+    ) -> TagResult:
+        """One sound's result from its patches' frozen embeddings and the head's input embeddings (the same
+        arrays, or with a tag branch the branch's)."""
+        mean = self.head.likelihoods(head_inputs, described).mean(axis=0)
         embedding = patch_embeddings.mean(axis=0)
         non_drum = None
         if self.gate is not None and described is not None:
             non_drum = float(self.gate.probability(gate_features(embedding, described)))
         tag = self.tag_of(mean, non_drum=non_drum)
-        sub = self.head.subclass_likelihoods(patch_embeddings, described)
+        sub = self.head.subclass_likelihoods(head_inputs, described)
         sub_mean = sub.mean(axis=0) if sub is not None else None
         return TagResult(
             path=path,
@@ -433,10 +499,11 @@ class Tagger:
         count = 0
 
         def flush() -> Iterator[TagResult]:
-            emb = self.embedder(np.concatenate([p for _, p, _ in pending]))
+            emb, inputs = self.embedder.embed(np.concatenate([p for _, p, _ in pending]))
             start = 0
             for key, patches, described in pending:
-                yield self._result(key, emb[start : start + len(patches)], described)
+                end = start + len(patches)
+                yield self._result(key, emb[start:end], inputs[start:end], described)
                 start += len(patches)
             pending.clear()
 
@@ -501,7 +568,7 @@ class Tagger:
     def predict_file(self, path: str | os.PathLike[str]) -> TagResult:
         """Tag one file; raises the :class:`~drumsamp_models.errors.AudioError` of a bad file."""
         patches, described = self._decode(os.fspath(path))
-        return self._result(os.fspath(path), self.embedder(patches), described)
+        return self._result(os.fspath(path), *self.embedder.embed(patches), described)
 
 
 _shared: dict[int, Tagger] = {}
