@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -51,11 +50,11 @@ def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> st
     return "\n".join(lines)
 
 
-def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
-    """Leave-one-machine-out with the training CLI's recipe (the shipped head's metadata)."""
-    from tools.train_tagger import _fit, build_parser, descriptor_scaling, widen
+def _recipe(args: argparse.Namespace, meta: dict) -> argparse.Namespace:
+    """``tools.train_tagger``'s options of the recipe a head was trained with (its metadata)."""
+    from tools.train_tagger import build_parser
 
-    meta = head.meta
+    front = FrontEnd.from_meta(meta)
     options = [
         *("--out", "-", "--augment", str(meta.get("augment", 4)), "--epochs", str(meta.get("epochs", 100))),
         *("--lr", str(meta.get("learning_rate", 3e-4)), "--seed", str(meta.get("seed", 0))),
@@ -63,8 +62,24 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
         *("--unknown-share", str(meta.get("unknown_share", 1.0)), "--eq", str(meta.get("eq", 0.0))),
         *("--group-balance", str(meta.get("group_balance", 0.0)), "--trainer", str(meta.get("trainer", "keras"))),
         *("--descriptor-input", str(meta.get("descriptor_input", 0.0)), "--cache", str(args.cache)),
+        *(
+            "--finetune-epochs",
+            str(meta.get("finetune_epochs", 0)),
+            "--finetune-lr",
+            str(meta.get("finetune_lr", 1e-4)),
+        ),
+        *("--frontend-cache", str(args.frontend_cache), "--sample-rate", str(front.sample_rate)),
+        "--peak-normalize" if front.peak_normalize else "--no-peak-normalize",
     ]
-    train_args = build_parser().parse_args(options)
+    return build_parser().parse_args(options)
+
+
+def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
+    """Leave-one-machine-out with the training CLI's recipe (the shipped head's metadata)."""
+    from tools.train_tagger import _fit, descriptor_scaling, widen
+
+    meta = head.meta
+    train_args = _recipe(args, meta)
     front = FrontEnd.from_meta(meta).as_meta()
     trim = bool(meta.get("trim_silence", True))
     all_emb, all_rows = patch_embeddings(
@@ -92,44 +107,22 @@ def _cv_from_training(args: argparse.Namespace, head: Head, rows: list[Row]) -> 
 
 
 def _cv_branch(args: argparse.Namespace, head: Head, rows: list[Row]) -> tuple[list[str], list[str], list[str]]:
-    """Leave-one-machine-out with tagger 0.9's recipe (the shipped head's metadata): for each machine, MusiCNN's
+    """Leave-one-machine-out for a head with a tag branch, with its recipe (its metadata): for each machine, MusiCNN's
     upper layers are fine-tuned with a head on every other train + val sound (:mod:`tools.tag_branch`)."""
-    from tools.tag_branch import FrontEndData, TagBranch, frontend_outputs
-    from tools.train_tagger import build_parser, descriptor_scaling
+    from tools.train_tagger import branch_data, fit_branch
 
-    meta = head.meta
-    train_args = build_parser().parse_args(
-        ["--out", "-", "--descriptor-input", str(meta.get("descriptor_input", 2.0)), "--cache", str(args.cache)]
-    )
-    front = FrontEnd.from_meta(meta).as_meta()
+    train_args = _recipe(args, head.meta)
+    front = FrontEnd.from_meta(head.meta).as_meta()
     _, clean_rows = patch_embeddings(rows, args.cache, 0, 0, "clean", trim_silence=True, **front)
-    cache = Path(args.frontend_cache)
-    feats, owner = frontend_outputs(clean_rows, cache, front["peak_normalize"], front["sample_rate"])
-    described = row_descriptors(clean_rows, args.cache)
-    center, scale = descriptor_scaling(train_args, described)  # type: ignore[misc]
-    data = FrontEndData(feats, owner, ((described - center) / scale).astype(np.float32))
+    data, _, _ = branch_data(train_args, clean_rows)
     labels, groups = [r.label for r in clean_rows], [r.group for r in clean_rows]
-    seed = int(meta.get("seed", 0))
     truth: list[str] = []
     pred: list[str] = []
     machines: list[str] = []
     for group in sorted({g for g in groups if g in DRUM_MACHINE_GROUPS}):
         train = np.array([i for i, g in enumerate(groups) if g != group])
         held = np.array([i for i, g in enumerate(groups) if g == group and labels[i] != UNKNOWN])
-        branch = TagBranch(
-            described.shape[1], float(meta["finetune_lr"]), float(meta["learning_rate"]), float(meta["dropout"]), seed
-        )
-        branch.fit(
-            data,
-            train,
-            labels,
-            groups,
-            int(meta["finetune_epochs"]),
-            seed,
-            float(meta["smoothing"]),
-            float(meta["unknown_share"]),
-            float(meta["group_balance"]),
-        )
+        branch = fit_branch(train_args, data, train, labels, groups, train_args.seed)
         lik = branch.likelihoods(data, held)
         truth += [labels[i] for i in held]
         pred += [CLASSES[int(np.argmax(lik[int(i)]))] for i in held]

@@ -209,11 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     trim = bool(head.meta.get("trim_silence", False))
     front = FrontEnd.from_meta(head.meta).as_meta()
-    embeddings, kept = patch_embeddings(rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, **front)
-    inputs = embeddings  # the head's input: the frozen embeddings, or a tag branch's
-    if head.branch is not None:
-        branch = head.branch
-        inputs, _ = patch_embeddings(kept, args.cache, desc="tag branch", trim_silence=trim, branch=branch, **front)
+    # The head's input: the frozen embeddings, or a tag branch's (that pass also caches the frozen ones, the gate's).
+    inputs, kept = patch_embeddings(
+        rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, branch=head.branch, **front
+    )
+    embeddings = inputs if head.branch is None else patch_embeddings(kept, args.cache, trim_silence=trim, **front)[0]
     described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
     likelihoods = file_likelihoods(head, inputs, described)
     labels = [r.label for r in kept]

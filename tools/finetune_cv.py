@@ -29,7 +29,7 @@ import numpy as np
 from drumsamp_models.tagger import UNKNOWN
 from tools.dataset.split import DRUM_MACHINE_GROUPS
 from tools.evaluate_tagger import evaluate
-from tools.tag_branch import FRONTEND_DIM, FrontEndData, TagBranch, frontend_outputs
+from tools.tag_branch import FRONTEND_DIM, FrontEndData, TagBranch, frontend_outputs, group_folds
 from tools.tagger_data import Row, read_manifest, reserved, row_descriptors
 from tools.train_tagger import descriptor_scaling
 
@@ -111,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fold = np.array([0 if r.split == "test" else -1 for r in rows])
         args.folds = 1
     else:
-        permuted = np.random.default_rng(args.seed).permutation(groups)
-        fold_of = {str(g): i % args.folds for i, g in enumerate(permuted)}
+        fold_of = group_folds(groups, args.folds, args.seed)
         fold = np.array([fold_of.get(r.group, -1) for r in rows])  # -1: the extra font, always trained on
     results: dict[float, dict[int, np.ndarray]] = {lr: {} for lr in args.lr_base}
     for k in range(args.folds):

@@ -73,6 +73,11 @@ def frontend_outputs(
     return feats, np.array(owner)
 
 
+def group_folds(groups: Sequence[str], k: int, seed: int) -> dict[str, int]:
+    """The fold (0 to ``k`` - 1) of each group: the groups in a seeded random order, dealt out in turn."""
+    return {str(g): i % k for i, g in enumerate(np.random.default_rng(seed).permutation(sorted(set(groups))))}
+
+
 def batches(index: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, size: int = 32) -> list[np.ndarray]:
     """Shuffled batches of patches of one length each (trimmed patches come in a few lengths)."""
     out = []

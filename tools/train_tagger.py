@@ -47,6 +47,7 @@ from drumsamp_models.training import (
     soft_targets,
 )
 from tools.evaluate_tagger import Evaluation, evaluate, file_likelihoods, sub_label, subclass_report
+from tools.tag_branch import FrontEndData, TagBranch, frontend_outputs, group_folds
 from tools.tagger_data import Row, patch_embeddings, read_manifest, reserved, row_descriptors, stack_patches
 
 
@@ -279,62 +280,72 @@ def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, N
     return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": groups})
 
 
-def train_branch_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
-    """Tagger 0.9's recipe: MusiCNN's upper layers fine-tuned with the head (:mod:`tools.tag_branch`), estimated
-    and calibrated by grouped K-fold over ``rows`` (``--finetune-folds``: a fold holds whole groups), then fitted
-    once on all of them. The sub-class output is fitted on each fold's branch embeddings, the gate (which reads
-    the frozen embedding) on the same folds."""
-    from tools.tag_branch import FrontEndData, TagBranch, frontend_outputs
-
+def branch_data(args: argparse.Namespace, rows: Sequence[Row]) -> tuple[FrontEndData, np.ndarray, tuple]:
+    """The cached front-end outputs of ``rows`` (and of ``--augment`` variants of each) with the sounds' scaled
+    descriptors, as :class:`tools.tag_branch.TagBranch` trains on them; the raw descriptors and their scaling."""
     if not args.descriptor_input:
         raise SystemExit("error: --finetune-epochs needs --descriptor-input > 0 (the tag branch's head reads them)")
     fe = _front_end(args)
     if not fe["trim_silence"]:
         raise SystemExit("error: --finetune-epochs needs --trim-silence (the front-end cache holds trimmed patches)")
-    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **fe)
     cache, peak, rate = Path(args.frontend_cache), fe["peak_normalize"], fe["sample_rate"]
     outputs = [
-        frontend_outputs(clean_rows, cache, peak, rate, variant, args.seed, args.eq)
-        for variant in range(args.augment + 1)
+        frontend_outputs(rows, cache, peak, rate, variant, args.seed, args.eq) for variant in range(args.augment + 1)
     ]
-    described = row_descriptors(clean_rows, args.cache)
+    described = row_descriptors(rows, args.cache)
     scaling = descriptor_scaling(args, described)
     assert scaling is not None
-    data = FrontEndData.of_variants(outputs, ((described - scaling[0]) / scaling[1]).astype(np.float32))
+    return (
+        FrontEndData.of_variants(outputs, ((described - scaling[0]) / scaling[1]).astype(np.float32)),
+        described,
+        scaling,
+    )
+
+
+def fit_branch(
+    args: argparse.Namespace,
+    data: FrontEndData,
+    sounds: np.ndarray,
+    labels: Sequence[str],
+    groups: Sequence[str],
+    seed: int,
+) -> TagBranch:
+    """A tag branch and head fine-tuned with the options' recipe on ``sounds`` (indices into ``data``)."""
+    branch = TagBranch(data.described.shape[1], args.finetune_lr, args.lr, args.dropout, seed)
+    return branch.fit(
+        data, sounds, labels, groups, args.finetune_epochs, seed, args.smoothing, args.unknown_share, args.group_balance
+    )
+
+
+def train_branch_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
+    """MusiCNN's upper layers fine-tuned with the head (:mod:`tools.tag_branch`), estimated and calibrated by
+    grouped K-fold over ``rows`` (``--finetune-folds``: a fold holds whole groups), then fitted once on all of
+    them. The sub-class output is fitted on each fold's branch embeddings, the gate (which reads the frozen
+    embedding) on the same folds."""
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
+    data, described, scaling = branch_data(args, clean_rows)
     labels, groups = [r.label for r in clean_rows], [r.group for r in clean_rows]
     names = sorted(set(groups))
-    fold_of = {
-        str(g): i % args.finetune_folds for i, g in enumerate(np.random.default_rng(args.seed).permutation(names))
-    }
+    fold_of = group_folds(groups, args.finetune_folds, args.seed)
     fold = np.array([fold_of[g] for g in groups])
     x_gate, y_gate = _gate_inputs(args, clean_emb, clean_rows)
     everyone = np.arange(len(clean_rows))
 
-    def fit(sounds: np.ndarray, seed: int) -> tuple[TagBranch, list[np.ndarray]]:
-        branch = TagBranch(described.shape[1], args.finetune_lr, args.lr, args.dropout, seed)
-        branch.fit(
-            data,
-            sounds,
-            labels,
-            groups,
-            args.finetune_epochs,
-            seed,
-            args.smoothing,
-            args.unknown_share,
-            args.group_balance,
-        )
+    def head_inputs(branch: TagBranch) -> list[np.ndarray]:
+        """Every sound's branch embeddings with its scaled descriptors: the sub-class output's input."""
         emb = branch.embeddings(data, everyone)
-        return branch, widen([emb[i] for i in everyone], described, scaling)
+        return widen([emb[i] for i in everyone], described, scaling)
 
     oof = np.zeros((len(clean_rows), len(CLASSES)))
     sub_oof = np.zeros((len(clean_rows), len(SUBCLASSES)))
     gate_oof = np.zeros(len(clean_rows))
     for k in range(args.finetune_folds):
         train_idx, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        branch, inputs = fit(train_idx, args.seed + k)
+        branch = fit_branch(args, data, train_idx, labels, groups, args.seed + k)
         lik = branch.likelihoods(data, held)
         oof[held] = np.stack([lik[int(i)] for i in held])
         if args.sub_epochs:
+            inputs = head_inputs(branch)
             sub = _fit_sub(args, [inputs[i] for i in train_idx], [clean_rows[i] for i in train_idx]).head
             sub_oof[held] = file_likelihoods(sub, [inputs[i] for i in held])
         gate_oof[held] = _fit_gate(args, x_gate[train_idx], y_gate[train_idx]).probability(x_gate[held])
@@ -349,13 +360,13 @@ def train_branch_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, No
     ev, gate_ev, t2 = _cross_validated(
         args, f"grouped {args.finetune_folds}-fold", f"over {len(names)} groups", clean_rows, oof, sub_oof, gate_oof
     )
-    final, inputs = fit(everyone, args.seed)
+    final = fit_branch(args, data, everyone, labels, groups, args.seed)
     meta = {"protocol": "grouped-cv", "groups": names, "train_sounds": len(clean_rows)}
     meta |= {"cv_folds": args.finetune_folds, "cv_accuracy": ev.accuracy, "cv_macro_f1": ev.macro_f1}
     meta |= {"cv_negatives_to_unknown": ev.negatives_to_unknown, "cv_drums_to_unknown": ev.drums_to_unknown}
     head = final.head(meta | _common_meta(args, ev))
     if args.sub_epochs:
-        head = head.with_subclass_output(_fit_sub(args, inputs, clean_rows).head)
+        head = head.with_subclass_output(_fit_sub(args, head_inputs(final), clean_rows).head)
     head = head.with_descriptor_input(*scaling).with_branch(final.branch_weights())
     return head, _final_gate(args, x_gate, y_gate, head, gate_ev, t2, {"protocol": "grouped-cv", "groups": names})
 

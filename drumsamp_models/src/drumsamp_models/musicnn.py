@@ -186,7 +186,7 @@ def upper_layers(frontend: Any, prefix: str = "", dropout: bool = False) -> Any:
 
 def branch_weights(model: keras.Model, prefix: str = "") -> dict[str, list[Any]]:
     """The weights of a model's :data:`UPPER_LAYERS` (named ``prefix`` + name), as NumPy arrays per layer."""
-    return {name: [w for w in model.get_layer(prefix + name).get_weights()] for name in UPPER_LAYERS}
+    return {name: list(model.get_layer(prefix + name).get_weights()) for name in UPPER_LAYERS}
 
 
 def load_musicnn_with_branch(branch: dict[str, Any], n_frames: int | None = None) -> keras.Model:
