@@ -4,8 +4,8 @@ One-shots (0.2-2 s) and 6 s drum loops, generated; the shipped head and the defa
 design's rule alone (``gate=False``: no descriptors measured), then the default ``Tagger()``, whose non-drum
 gate needs the 36 descriptors of each sound, and ``describe=True`` (the descriptors returned too: what the
 server runs); last, for comparison, ``batch_size=8`` (faster, more memory: its rows come after the peak RSS of the
-default ones); with a head that reads a fine-tuned tag branch, the same tagger without the branch (the frozen
-network alone, 0.8's cost) and the default again, side by side.
+default ones); with a head that reads a fine-tuned tag branch or a second model's embedding, the shipped head
+(MTT_musicnn alone) and the default again, side by side.
 Run: ``.venv/bin/python -m bench.tagger [--files 500] [--loops 100] [--head HEAD.npz]``.
 """
 
@@ -15,7 +15,6 @@ import argparse
 import os
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench.common import make_loops, make_one_shots, peak_rss_mb
@@ -63,10 +62,11 @@ def main() -> None:
         batched = Tagger(batch_size=8, head=head)
         run(batched, shots, "one-shots 0.2-2 s, with the gate, batch size 8")
         run(batched, loops, "loops 6 s, with the gate, batch size 8")
-        if gated.head.branch is not None:  # what the fine-tuned tag branch costs: the same head on the frozen network
-            frozen = Tagger(head=replace(gated.head, branch=None))
-            frozen.predict(shots[:4])
-            run(frozen, shots, "one-shots 0.2-2 s, with the gate, no tag branch (0.8's network)")
+        if head is not None and (head.branch is not None or head.extra_embeddings):
+            # What a tag branch or a second embedding costs: the shipped head (MTT_musicnn alone), side by side.
+            shipped = Tagger()
+            shipped.predict(shots[:4])
+            run(shipped, shots, "one-shots 0.2-2 s, with the gate, the shipped head (MTT_musicnn alone)")
             run(gated, shots, "one-shots 0.2-2 s, with the gate (default), again")
         print(f"peak RSS of the whole run: {peak_rss_mb():.0f} MB")
 

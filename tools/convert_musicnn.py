@@ -1,14 +1,16 @@
-"""Convert the original MTT_musicnn TF1 checkpoint into the Keras weights file shipped in drumsamp_models.
+"""Convert the original MusiCNN TF1 checkpoints into the Keras weights files shipped in drumsamp_models.
 
-The checkpoint comes from PyPI ``musicnn==0.1.0`` (ISC licence, Music Technology Group, Universitat
-Pompeu Fabra). By default the package is fetched with ``pip download --no-deps musicnn==0.1.0`` into a
-temporary folder and unpacked; ``--source DIR`` uses an unpacked copy instead (a folder holding
-``musicnn/MTT_musicnn/``). Every checkpoint variable is mapped onto a Keras layer with ``set_weights``;
-the conversion fails if a non-optimiser variable is left unused or a shape does not fit.
+MTT_musicnn (MagnaTagATune) is the design's base; MSD_musicnn (Million Song Dataset, same architecture) can
+give the tagger head a second frozen embedding. The checkpoints come from PyPI ``musicnn==0.1.0`` (ISC
+licence, Music Technology Group, Universitat Pompeu Fabra). By default the package is fetched with
+``pip download --no-deps musicnn==0.1.0`` into a temporary folder and unpacked; ``--source DIR`` uses an
+unpacked copy instead (a folder holding ``musicnn/MTT_musicnn/``). ``--model`` picks the models (default:
+both). Every checkpoint variable is mapped onto a Keras layer with ``set_weights``; the conversion fails if
+a non-optimiser variable is left unused or a shape does not fit.
 
 Regenerate the shipped files (from the repository root)::
 
-    .venv/bin/python tools/convert_musicnn.py
+    .venv/bin/python tools/convert_musicnn.py          # both models; --model MSD_musicnn for one
     # or, offline, from an unpacked copy:
     .venv/bin/python tools/convert_musicnn.py --source /tmp/mnn/src
 """
@@ -28,14 +30,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("MTT_musicnn", "MSD_musicnn")
 WEIGHTS_DIR = ROOT / "drumsamp_models" / "src" / "drumsamp_models" / "weights"
 MUSICNN_SPEC = "musicnn==0.1.0"
 OPTIMISER_VARIABLES = frozenset({"beta1_power", "beta2_power"})
 
 LICENCE_HEADER = """\
-The file MTT_musicnn.weights.h5 in this folder holds the weights of the MTT_musicnn model of musicnn
-(https://github.com/jordipons/musicnn), converted unchanged from the TensorFlow checkpoint shipped in
-the PyPI package musicnn 0.1.0 by DrumSampler's tools/convert_musicnn.py.
+The files MTT_musicnn.weights.h5 and MSD_musicnn.weights.h5 in this folder hold the weights of the MTT_musicnn
+(MagnaTagATune) and MSD_musicnn (Million Song Dataset) models of musicnn (https://github.com/jordipons/musicnn),
+converted unchanged from the TensorFlow checkpoints shipped in the PyPI package musicnn 0.1.0 by DrumSampler's
+tools/convert_musicnn.py.
 
 musicnn: Jordi Pons and Xavier Serra, Music Technology Group, Universitat Pompeu Fabra.
   J. Pons, X. Serra. "musicnn: pre-trained convolutional neural networks for music audio tagging".
@@ -70,12 +74,12 @@ def musicnn_source(source: Path | None) -> Iterator[Path]:
         yield out
 
 
-def find_package_root(source: Path) -> Path:
-    """The folder whose ``musicnn/MTT_musicnn/.index`` exists (the source itself or one level below)."""
+def find_package_root(source: Path, model: str = "MTT_musicnn") -> Path:
+    """The folder whose ``musicnn/<model>/.index`` exists (the source itself or one level below)."""
     for candidate in (source, *sorted(p for p in source.iterdir() if p.is_dir())):
-        if (candidate / "musicnn" / "MTT_musicnn" / ".index").is_file():
+        if (candidate / "musicnn" / model / ".index").is_file():
             return candidate
-    raise FileNotFoundError(f"no musicnn/MTT_musicnn/ checkpoint under {source}")
+    raise FileNotFoundError(f"no musicnn/{model}/ checkpoint under {source}")
 
 
 def find_licence(source: Path) -> Path:
@@ -112,12 +116,12 @@ def layer_weights(layer_type: str, scope: str, ckpt: dict[str, np.ndarray], used
     return [kernel, bias]
 
 
-def convert(pkg_root: Path, weights_out: Path) -> None:
-    """Map MTT_musicnn's checkpoint onto the Keras model and save it as ``weights_out``."""
+def convert(pkg_root: Path, weights_out: Path, name: str = "MTT_musicnn") -> None:
+    """Map a MusiCNN checkpoint (``musicnn/<name>/``) onto the Keras model and save it as ``weights_out``."""
     from drumsamp_models.musicnn import N_PARAMS, TF1_LAYER_NAMES, build_musicnn
 
-    ckpt = read_checkpoint(pkg_root / "musicnn" / "MTT_musicnn")
-    model = build_musicnn()
+    ckpt = read_checkpoint(pkg_root / "musicnn" / name)
+    model = build_musicnn(name=name)
     used: set[str] = set()
     for scope, keras_name in TF1_LAYER_NAMES.items():
         layer = model.get_layer(keras_name)
@@ -141,7 +145,7 @@ def convert(pkg_root: Path, weights_out: Path) -> None:
 
     weights_out.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(weights_out))
-    check = build_musicnn()
+    check = build_musicnn(name=name)
     check.load_weights(str(weights_out))
     for a, b in zip(model.get_weights(), check.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -153,11 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, help="unpacked musicnn 0.1.0 (default: pip download it)")
     parser.add_argument("--out-dir", type=Path, default=WEIGHTS_DIR, help=f"output folder (default {WEIGHTS_DIR})")
+    parser.add_argument(
+        "--model", action="append", choices=MODELS, help="model to convert (repeatable; default: all of them)"
+    )
     args = parser.parse_args(argv)
 
     with musicnn_source(args.source) as source:
-        pkg_root = find_package_root(source)
-        convert(pkg_root, args.out_dir / "MTT_musicnn.weights.h5")
+        for name in args.model or MODELS:
+            convert(find_package_root(source, name), args.out_dir / f"{name}.weights.h5", name)
         licence = find_licence(source).read_text().strip() + "\n"
     (args.out_dir / "LICENSE-musicnn.txt").write_text(LICENCE_HEADER + licence)
     print(f"wrote {args.out_dir / 'LICENSE-musicnn.txt'}")

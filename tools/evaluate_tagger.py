@@ -18,7 +18,7 @@ import numpy as np
 from drumsamp_models.features import FrontEnd
 from drumsamp_models.nondrum import NonDrumGate, gate_features
 from drumsamp_models.subclasses import SUBCLASS_CLASS, subclass_of
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, calibrated_threshold, subclass_for
+from drumsamp_models.tagger import CLASSES, EMBEDDING_DIM, UNKNOWN, Head, calibrated_threshold, subclass_for
 from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
 
 
@@ -209,11 +209,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     trim = bool(head.meta.get("trim_silence", False))
     front = FrontEnd.from_meta(head.meta).as_meta()
-    # The head's input: the frozen embeddings, or a tag branch's (that pass also caches the frozen ones, the gate's).
+    # The head's input: the frozen embeddings or a tag branch's (that pass also caches the frozen ones, the gate's),
+    # followed by any extra models' embeddings.
+    extra = head.extra_embeddings
     inputs, kept = patch_embeddings(
-        rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, branch=head.branch, **front
+        rows, args.cache, desc=f"embedding {args.split}", trim_silence=trim, branch=head.branch, extra=extra, **front
     )
-    embeddings = inputs if head.branch is None else patch_embeddings(kept, args.cache, trim_silence=trim, **front)[0]
+    if head.branch is None:
+        embeddings = [e[:, :EMBEDDING_DIM] for e in inputs]
+    else:
+        embeddings = patch_embeddings(kept, args.cache, trim_silence=trim, **front)[0]
     described = row_descriptors(kept, args.cache) if head.uses_descriptors else None
     likelihoods = file_likelihoods(head, inputs, described)
     labels = [r.label for r in kept]

@@ -1,8 +1,9 @@
-"""Record the ORIGINAL MTT_musicnn's outputs on fixed inputs: tests/models/data/musicnn_reference.npz.
+"""Record the ORIGINAL MusiCNN's outputs on fixed inputs: tests/models/data/musicnn_reference.npz (MTT_musicnn;
+``--model MSD_musicnn``: musicnn_reference_MSD_musicnn.npz).
 
 The reference is produced by the original TF1 graph, built by musicnn 0.1.0's own ``musicnn/models.py``
 (imported from the downloaded package, not from our code, unpatched) and restored from its own
-MTT_musicnn checkpoint, exactly as ``musicnn/extractor.py`` does it (``model`` name scope, input
+checkpoint of the model, exactly as ``musicnn/extractor.py`` does it (``model`` name scope, input
 placeholder (None, 187, 96), ``is_training`` placeholder fed False, sigmoid over the logits). The
 inputs are float32 log-mel patches computed by ``drumsamp_models.features.musicnn_patches`` (read from
 this repository's source tree) from generated signals and fed straight into the placeholder, bypassing
@@ -17,6 +18,8 @@ in a scratch venv outside the repository::
     cd /work/main && TF_USE_LEGACY_KERAS=1 /tmp/tf1ref/bin/python tools/make_musicnn_reference.py
     # offline, from an unpacked musicnn 0.1.0 (a folder holding musicnn/MTT_musicnn/):
     TF_USE_LEGACY_KERAS=1 /tmp/tf1ref/bin/python tools/make_musicnn_reference.py --source /tmp/mnn/src
+    # the same for MSD_musicnn (writes musicnn_reference_MSD_musicnn.npz):
+    TF_USE_LEGACY_KERAS=1 /tmp/tf1ref/bin/python tools/make_musicnn_reference.py --model MSD_musicnn
 
 Without ``--source`` it runs ``pip download --no-deps musicnn==0.1.0`` into a temporary folder.
 """
@@ -74,8 +77,10 @@ def package_root(folder: Path) -> Path:
     raise FileNotFoundError(f"no musicnn/models.py under {folder}")
 
 
-def run_original(pkg_root: Path, batches: list[np.ndarray], n_frames: int | None) -> list[tuple[np.ndarray, ...]]:
-    """Build musicnn's own TF1 graph as its extractor does, restore MTT_musicnn, return (taggram, penultimate)."""
+def run_original(
+    pkg_root: Path, batches: list[np.ndarray], n_frames: int | None, model: str = "MTT_musicnn"
+) -> list[tuple[np.ndarray, ...]]:
+    """Build musicnn's own TF1 graph as its extractor does, restore ``model``, return (taggram, penultimate)."""
     sys.path.insert(0, str(pkg_root))
     import tensorflow as tf
     from musicnn import configuration as config  # the original package's own code
@@ -87,11 +92,12 @@ def run_original(pkg_root: Path, batches: list[np.ndarray], n_frames: int | None
     with tf.name_scope("model"):
         x = tf.compat.v1.placeholder(tf.float32, [None, n_frames, config.N_MELS])
         is_training = tf.compat.v1.placeholder(tf.bool)
-        y, *_, penultimate = models.define_model(x, is_training, "MTT_musicnn", len(config.MTT_LABELS))
+        labels = config.MTT_LABELS if model.startswith("MTT") else config.MSD_LABELS
+        y, *_, penultimate = models.define_model(x, is_training, model, len(labels))
         normalized_y = tf.nn.sigmoid(y)
     with tf.compat.v1.Session() as sess:
         sess.run(tf.compat.v1.global_variables_initializer())
-        tf.compat.v1.train.Saver().restore(sess, str(pkg_root / "musicnn" / "MTT_musicnn") + "/")
+        tf.compat.v1.train.Saver().restore(sess, str(pkg_root / "musicnn" / model) + "/")
         return [
             tuple(sess.run([normalized_y, penultimate], feed_dict={x: batch, is_training: False})) for batch in batches
         ]
@@ -101,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, help="unpacked musicnn 0.1.0 (default: pip download it)")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"output .npz (default {OUT})")
+    parser.add_argument("--model", default="MTT_musicnn", choices=["MTT_musicnn", "MSD_musicnn"])
+    parser.add_argument("--out", type=Path, help=f"output .npz (default {OUT}, or ..._<model>.npz)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = OUT if args.model == "MTT_musicnn" else OUT.with_name(f"{OUT.stem}_{args.model}.npz")
 
     sys.path[:0] = [str(ROOT), str(ROOT / "drumsamp_models" / "src")]
     from drumsamp_models.features import musicnn_mel, musicnn_patches
@@ -117,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with musicnn_source(args.source) as folder:
         pkg_root = package_root(folder)
-        ((taggram, penultimate),) = run_original(pkg_root, [mels], n_frames=mels.shape[1])
-        ((short_taggram, short_penultimate),) = run_original(pkg_root, [short], n_frames=None)
+        ((taggram, penultimate),) = run_original(pkg_root, [mels], n_frames=mels.shape[1], model=args.model)
+        ((short_taggram, short_penultimate),) = run_original(pkg_root, [short], n_frames=None, model=args.model)
         import tensorflow as tf
 
         tf_version = tf.__version__
@@ -133,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         short_mels=short,
         short_taggram=short_taggram.astype(np.float32),
         short_embedding=short_penultimate.astype(np.float32),
-        producer=np.array(f"musicnn 0.1.0 models.py + MTT_musicnn checkpoint, tensorflow {tf_version} compat.v1"),
+        producer=np.array(f"musicnn 0.1.0 models.py + {args.model} checkpoint, tensorflow {tf_version} compat.v1"),
     )
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes): {mels.shape[0]} patches {list(names)}")
     return 0

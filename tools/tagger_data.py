@@ -102,22 +102,26 @@ def patch_embeddings(
     sample_rate: int = features.MUSICNN_SR,
     eq: float = 0.0,
     branch: Mapping[str, Sequence[np.ndarray]] | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[list[np.ndarray], list[Row]]:
     """Per-patch embeddings of every row and of ``augmentations`` random variants of each.
 
     With ``branch`` (a head's tag branch, :attr:`drumsamp_models.tagger.Head.branch`) the embeddings are the
-    branch's, the head's input (cached by the branch's fingerprint beside the frozen ones).
+    branch's, the head's input (cached by the branch's fingerprint beside the frozen ones). ``extra`` models
+    (:attr:`drumsamp_models.tagger.Head.extra_embeddings`) append their embeddings (each cached as
+    ``<key>-<model>.npy``).
 
     ``trim_silence`` must match the head's: see :class:`drumsamp_models.tagger.MusicnnEmbedder`;
     ``peak_normalize`` and ``sample_rate`` too: see :class:`drumsamp_models.features.FrontEnd`.
     ``eq`` is the augmentations' probability of a random tone change (:func:`~drumsamp_models.training.augment`).
 
-    Returns one (n_patches, 200) array per (row, variant) and the matching rows. Rows whose audio
+    Returns one (n_patches, 200 × (1 + extra models)) array per (row, variant) and the matching rows. Rows whose audio
     cannot be decoded are skipped with a message.
     """
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     embedder = MusicnnEmbedder(trim_silence=trim_silence, branch=branch)
+    extras = {name: MusicnnEmbedder(trim_silence=trim_silence, model=name) for name in extra}
     suffix = f"-{branch_fingerprint(branch)[:16]}" if branch is not None else ""
     front = features.FrontEnd(peak_normalize, sample_rate)
     out: list[np.ndarray] = []
@@ -128,10 +132,8 @@ def patch_embeddings(
             continue
         for aug in range(augmentations + 1):
             key = _key(row.path, aug, seed, trim_silence, peak_normalize, sample_rate, eq)
-            target = cache / f"{key}{suffix}.npy"
-            if target.exists():
-                emb = np.load(target)
-            else:
+            targets = {None: cache / f"{key}{suffix}.npy"} | {name: cache / f"{key}-{name}.npy" for name in extra}
+            if any(not t.exists() for t in targets.values()):
                 try:
                     y = audio.load(row.path, front.sample_rate)
                 except AudioError as exc:
@@ -139,11 +141,16 @@ def patch_embeddings(
                     break
                 if aug:
                     y = augment(y, front.sample_rate, np.random.default_rng([seed, index, aug]), eq)
-                frozen, emb = embedder.embed(front.patches(y))
-                if branch is not None and not (cache / f"{key}.npy").exists():
-                    np.save(cache / f"{key}.npy", frozen)
-                np.save(target, emb)
-            out.append(emb)
+                patches = front.patches(y)
+                if not targets[None].exists():
+                    frozen, emb = embedder.embed(patches)
+                    if branch is not None and not (cache / f"{key}.npy").exists():
+                        np.save(cache / f"{key}.npy", frozen)
+                    np.save(targets[None], emb)
+                for name, extra_embedder in extras.items():
+                    if not targets[name].exists():
+                        np.save(targets[name], extra_embedder(patches))
+            out.append(np.concatenate([np.load(t) for t in targets.values()], axis=1))
             out_rows.append(row)
     return out, out_rows
 

@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from drumsamp_models.musicnn import MODELS
 from drumsamp_models.nondrum import NonDrumGate, gate_features
 from drumsamp_models.subclasses import SUBCLASSES
-from drumsamp_models.tagger import CLASSES, UNKNOWN, Head, append_descriptors
+from drumsamp_models.tagger import CLASSES, EMBEDDING_DIM, UNKNOWN, Head, append_descriptors
 from drumsamp_models.training import (
     FitResult,
     calibrate_unknown_threshold,
@@ -54,6 +55,12 @@ from tools.tagger_data import Row, patch_embeddings, read_manifest, reserved, ro
 def _front_end(args: argparse.Namespace) -> dict:
     """The front-end settings the head is trained with (and records in its metadata)."""
     return {"trim_silence": args.trim_silence, "peak_normalize": args.peak_normalize, "sample_rate": args.sample_rate}
+
+
+def _inputs(args: argparse.Namespace) -> dict:
+    """The embedding settings the head is trained with: its front end, and the extra frozen models whose
+    embeddings follow MTT_musicnn's (:attr:`drumsamp_models.tagger.Head.extra_embeddings`)."""
+    return _front_end(args) | {"extra": tuple(args.extra_embedding)}
 
 
 def _sha1(path: str) -> str:
@@ -146,8 +153,9 @@ def _calibrated(args: argparse.Namespace, likelihoods: np.ndarray, labels: list[
 
 
 def _gate_inputs(args: argparse.Namespace, emb: list[np.ndarray], rows: list[Row]) -> tuple[np.ndarray, np.ndarray]:
-    """The gate's features of clean (not augmented) sounds and whether each is a non-drum."""
-    x = gate_features(np.stack([e.mean(axis=0) for e in emb]), row_descriptors(rows, args.cache))
+    """The gate's features of clean (not augmented) sounds and whether each is a non-drum (the gate reads
+    MTT_musicnn's embedding, the first 200 columns, whatever the head's input)."""
+    x = gate_features(np.stack([e[:, :EMBEDDING_DIM].mean(axis=0) for e in emb]), row_descriptors(rows, args.cache))
     return x, np.array([r.label == UNKNOWN for r in rows])
 
 
@@ -179,9 +187,9 @@ def _final_gate(
 def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """The design's protocol: fit on train, best epoch on val, threshold calibrated on val."""
     tr_emb, tr_kept = patch_embeddings(
-        train_rows, args.cache, args.augment, args.seed, "train", eq=args.eq, **_front_end(args)
+        train_rows, args.cache, args.augment, args.seed, "train", eq=args.eq, **_inputs(args)
     )
-    va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_front_end(args))
+    va_emb, va_kept = patch_embeddings(val_rows, args.cache, 0, args.seed, "val", **_inputs(args))
     tr_desc, va_desc = row_descriptors(tr_kept, args.cache), row_descriptors(va_kept, args.cache)
     scaling = descriptor_scaling(args, tr_desc)
     tr_in, va_in = widen(tr_emb, tr_desc, scaling), widen(va_emb, va_desc, scaling)
@@ -196,7 +204,7 @@ def train_holdout(args: argparse.Namespace, train_rows: list[Row], val_rows: lis
         head = head.with_subclass_output(_fit_sub(args, tr_in, tr_kept).head)
     if scaling is not None:
         head = head.with_descriptor_input(*scaling)
-    tr_clean, tr_clean_rows = patch_embeddings(train_rows, args.cache, 0, args.seed, "train", **_front_end(args))
+    tr_clean, tr_clean_rows = patch_embeddings(train_rows, args.cache, 0, args.seed, "train", **_inputs(args))
     x_train, y_train = _gate_inputs(args, tr_clean, tr_clean_rows)
     x_val, _ = _gate_inputs(args, va_emb, va_kept)
     val_gate = _fit_gate(args, x_train, y_train).probability(x_val)
@@ -240,9 +248,9 @@ def _map_folds(jobs: int, groups: Sequence[str]):
 def train_grouped_cv(args: argparse.Namespace, rows: list[Row]) -> tuple[Head, NonDrumGate]:
     """Leave-one-group-out over ``rows`` for the estimate and the threshold, then one fit on all of them."""
     all_emb, all_rows = patch_embeddings(
-        rows, args.cache, args.augment, args.seed, "train+val", eq=args.eq, **_front_end(args)
+        rows, args.cache, args.augment, args.seed, "train+val", eq=args.eq, **_inputs(args)
     )
-    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_front_end(args))
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, args.seed, "clean", **_inputs(args))
     groups = sorted({r.group for r in clean_rows})
     oof = np.zeros((len(clean_rows), len(CLASSES)))
     sub_oof = np.zeros((len(clean_rows), len(SUBCLASSES)))
@@ -442,6 +450,7 @@ def _common_meta(args: argparse.Namespace, ev: Evaluation) -> dict:
         "trainer": args.trainer,
         "finetune_epochs": args.finetune_epochs,
         "finetune_lr": args.finetune_lr,
+        "extra_embeddings": list(args.extra_embedding),
         "manifest_sha1": _sha1(args.manifest),
     }
 
@@ -466,6 +475,8 @@ def train(args: argparse.Namespace) -> tuple[Head, NonDrumGate]:
             raise SystemExit("error: --finetune-epochs works with --protocol grouped-cv")
         return train_holdout(args, train_rows, val_rows)
     if args.finetune_epochs:
+        if args.extra_embedding:
+            raise SystemExit("error: --extra-embedding works with the frozen recipe (--finetune-epochs 0)")
         return train_branch_cv(args, train_rows + val_rows)
     return train_grouped_cv(args, train_rows + val_rows)
 
@@ -520,6 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="epochs of fine-tuning MusiCNN's upper layers with the head (a tag branch; 30 was measured, "
         "docs/evaluation.md; 0, the shipped 0.8 recipe: frozen MusiCNN and a NumPy head, leave-one-group-out)",
+    )
+    parser.add_argument(
+        "--extra-embedding",
+        action="append",
+        default=[],
+        choices=[m for m in MODELS if m != "MTT_musicnn"],
+        help="append this frozen MusiCNN model's 200-d embedding to MTT_musicnn's in the head's input (repeatable)",
     )
     parser.add_argument("--finetune-lr", type=float, default=1e-4, help="learning rate of MusiCNN's upper layers")
     parser.add_argument("--finetune-folds", type=int, default=5, help="grouped folds of the fine-tuning recipe")

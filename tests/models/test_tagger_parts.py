@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumsamp_models import features
-from drumsamp_models.nondrum import NonDrumGate
+from drumsamp_models import descriptors, features
+from drumsamp_models.nondrum import NonDrumGate, gate_features
 from drumsamp_models.tagger import (
     CLASSES,
+    EMBEDDING_DIM,
     UNKNOWN,
     Head,
     MusicnnEmbedder,
@@ -400,3 +401,53 @@ def test_tag_branch_training_and_evaluation_cli(tmp_path: Path, capsys: pytest.C
     assert evaluate_machines.main([*eval_args, *fe_args]) == 0
     printed = capsys.readouterr().out
     assert "fold TR-707: 5 drums, accuracy" in printed and "leave-one-machine-out over the 1 machines" in printed
+
+
+def test_extra_embedding_training_and_tagging_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A head reading MSD_musicnn's embedding beside MTT_musicnn's: trained by the CLI, run by the Tagger (whose
+    result embedding and gate stay MTT_musicnn's) and by the evaluation as the Tagger runs it."""
+    from tools import evaluate_machines, evaluate_tagger, train_tagger
+
+    manifest = _generated_manifest(tmp_path, 4, {1: "TR-707"})  # one "drum machine"
+    head_path, gate_path, cache = tmp_path / "head.npz", tmp_path / "gate.npz", tmp_path / "cache"
+    args = ["--manifest", str(manifest), "--cache", str(cache), "--epochs", "2", "--sub-epochs", "2"]
+    args += ["--extra-embedding", "MSD_musicnn", "--out", str(head_path), "--gate-out", str(gate_path)]
+    assert train_tagger.main(args) == 0
+    assert "leave-one-group-out over 3 groups" in capsys.readouterr().out
+    head = Head.load(head_path)
+    assert head.extra_embeddings == ("MSD_musicnn",) and head.uses_descriptors
+    assert head.w1.shape[0] == 2 * EMBEDDING_DIM + len(descriptors.NAMES)
+    assert len(list(cache.glob("*-MSD_musicnn.npy"))) == 18  # cached beside MTT_musicnn's
+    gate = NonDrumGate.load(gate_path)
+    assert gate.meta["head"] == head.fingerprint
+
+    tagger = Tagger(head=head, gate=gate)
+    wav = tmp_path / "audio" / "Tom_3.wav"
+    result = tagger.predict_file(wav)
+    patches, described = tagger._decode(str(wav))
+    mtt = MusicnnEmbedder(trim_silence=True)(patches)
+    msd = MusicnnEmbedder(trim_silence=True, model="MSD_musicnn")(patches)
+    assert not np.allclose(mtt, msd, atol=1e-2)  # two different networks
+    assert np.allclose(result.embedding, mtt.mean(axis=0), atol=1e-5)
+    assert result.non_drum == pytest.approx(gate.probability(gate_features(mtt.mean(axis=0), described)), abs=1e-5)
+    expected = head.likelihoods(np.concatenate([mtt, msd], axis=1), described).mean(axis=0)
+    assert np.allclose([result.likelihoods[c] for c in CLASSES], expected, atol=1e-5)
+
+    eval_args = ["--manifest", str(manifest), "--cache", str(cache), "--head", str(head_path), "--gate", str(gate_path)]
+    assert evaluate_tagger.main(eval_args) == 0
+    printed = capsys.readouterr().out
+    accuracy = float(re.search(r"accuracy \(5 classes, closed set\): \*\*([\d.]+)\*\*", printed).group(1))
+    direct = Tagger(head=head, gate=False, unknown_threshold=0.0).predict(
+        [tmp_path / "audio" / f"{label}_3.wav" for label in CLASSES]
+    )
+    hits = [direct.results[str(tmp_path / "audio" / f"{label}_3.wav")].tag == label for label in CLASSES]
+    assert accuracy == pytest.approx(np.mean(hits), abs=1e-3)
+
+    # Leave-one-machine-out with the head's recipe (both embeddings), once per seed.
+    assert evaluate_machines.main([*eval_args[:6], "--seeds", "0", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("fold TR-707: 5 drums") == 2 and "- seed 0: accuracy" in printed and "- seed 1: " in printed
+    assert "leave-one-machine-out over the 1 machines of train + val: 10 drums" in printed
+
+    with pytest.raises(SystemExit, match="frozen recipe"):
+        train_tagger.main([*args, "--finetune-epochs", "1"])

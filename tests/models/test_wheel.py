@@ -45,7 +45,7 @@ def test_wheel_name_and_contents(wheel: Path) -> None:
     for module in ("audio", "features", "utils", "batches", "errors", "cli"):
         assert f"drumsamp_models/{module}.py" in names
     assert not [n for n in names if n.startswith(("tests/", "tools/"))]
-    for shipped in ("MTT_musicnn.weights.h5", "LICENSE-musicnn.txt", "tagger_head.npz"):
+    for shipped in ("MTT_musicnn.weights.h5", "MSD_musicnn.weights.h5", "LICENSE-musicnn.txt", "tagger_head.npz"):
         assert f"drumsamp_models/weights/{shipped}" in names
 
 

@@ -24,6 +24,8 @@ from keras import layers, ops
 
 __all__ = [
     "EMBEDDING_DIM",
+    "MODELS",
+    "MSD_TAGS",
     "MTT_TAGS",
     "N_MELS",
     "N_PARAMS",
@@ -49,11 +51,27 @@ MTT_TAGS: tuple[str, ...] = (
 )  # fmt: skip
 """The 50 MagnaTagATune tags, in the order of the taggram."""
 
+MSD_TAGS: tuple[str, ...] = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
+    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
+    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
+    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House",
+    "happy",
+)  # fmt: skip
+"""The 50 Million Song Dataset (last.fm) tags of MSD_musicnn, in the order of its taggram."""
+
+MODELS: dict[str, tuple[str, ...]] = {"MTT_musicnn": MTT_TAGS, "MSD_musicnn": MSD_TAGS}
+"""The shipped MusiCNN models (same architecture, different training data) and their tags. MTT_musicnn is the
+design's base; MSD_musicnn can give a head a second frozen embedding
+(:attr:`drumsamp_models.tagger.Head.extra_embeddings`)."""
+
 N_MELS = 96
 EMBEDDING_DIM = 200
 N_PARAMS = 792_079
 """Parameters of MTT_musicnn, batch-norm statistics included (the checkpoint minus its optimiser state)."""
 WEIGHTS_FILE = "MTT_musicnn.weights.h5"
+"""MTT_musicnn's weights; every model of :data:`MODELS` ships as ``<name>.weights.h5``."""
 _EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 UPPER_LAYERS: tuple[str, ...] = (
     "midend_1_conv",
@@ -130,8 +148,8 @@ def _bn(name: str) -> layers.BatchNormalization:
     return layers.BatchNormalization(axis=-1, epsilon=_EPS, name=name)
 
 
-def build_musicnn(n_frames: int | None = 187) -> keras.Model:
-    """Build MTT_musicnn (random weights): input (batch, n_frames, 96) log-mel; ``n_frames=None`` = any length.
+def build_musicnn(n_frames: int | None = 187, name: str = "MTT_musicnn") -> keras.Model:
+    """Build MusiCNN (random weights): input (batch, n_frames, 96) log-mel; ``n_frames=None`` = any length.
 
     Outputs a dict: ``taggram`` (batch, 50) sigmoid and ``embedding`` (batch, 200), the batch-normed
     penultimate feature. Dropout layers are kept (inactive at inference) so the graph mirrors the original.
@@ -155,7 +173,7 @@ def build_musicnn(n_frames: int | None = 187) -> keras.Model:
     embedding = upper_layers(frontend, dropout=True)
     h = layers.Dropout(0.5, name="embedding_dropout")(embedding)
     taggram = layers.Dense(len(MTT_TAGS), activation="sigmoid", name="taggram")(h)
-    return keras.Model(x_in, {"taggram": taggram, "embedding": embedding}, name="MTT_musicnn")
+    return keras.Model(x_in, {"taggram": taggram, "embedding": embedding}, name=name)
 
 
 def upper_layers(frontend: Any, prefix: str = "", dropout: bool = False) -> Any:
@@ -202,17 +220,21 @@ def load_musicnn_with_branch(branch: dict[str, Any], n_frames: int | None = None
     return model
 
 
-def weights_path() -> Any:
-    """The shipped weights file inside the installed package (an importlib.resources Traversable)."""
-    return resources.files("drumsamp_models").joinpath("weights", WEIGHTS_FILE)
+def weights_path(model: str = "MTT_musicnn") -> Any:
+    """A model's shipped weights file inside the installed package (an importlib.resources Traversable)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown MusiCNN model {model!r}; the package ships {', '.join(MODELS)}")
+    return resources.files("drumsamp_models").joinpath("weights", f"{model}.weights.h5")
 
 
-def load_musicnn(n_frames: int | None = 187) -> keras.Model:
-    """MTT_musicnn with the shipped original weights, frozen (all layers non-trainable, inference mode)."""
-    model = build_musicnn(n_frames)
-    with resources.as_file(weights_path()) as path:
-        model.load_weights(str(path))
-    model.trainable = False
-    for layer in model.layers:
+def load_musicnn(n_frames: int | None = 187, model: str = "MTT_musicnn") -> keras.Model:
+    """A MusiCNN model of :data:`MODELS` (MTT_musicnn by default) with the shipped original weights, frozen (all
+    layers non-trainable, inference mode)."""
+    weights = weights_path(model)
+    network = build_musicnn(n_frames, model)
+    with resources.as_file(weights) as path:
+        network.load_weights(str(path))
+    network.trainable = False
+    for layer in network.layers:
         layer.trainable = False
-    return model
+    return network

@@ -132,6 +132,13 @@ class Head:
     gate, the similarity spaces and the custom tagger keep using); the front end still runs once."""
 
     @property
+    def extra_embeddings(self) -> tuple[str, ...]:
+        """Further frozen MusiCNN models (:data:`~drumsamp_models.musicnn.MODELS`, e.g. MSD_musicnn) whose 200-d
+        embeddings follow the main one (MTT_musicnn's, or the branch's) in the head's input (metadata
+        ``extra_embeddings``; none by default)."""
+        return tuple(self.meta.get("extra_embeddings", ()))
+
+    @property
     def uses_descriptors(self) -> bool:
         """Whether the head also takes each sound's descriptors (see :meth:`inputs`)."""
         return self.desc_center is not None
@@ -281,32 +288,43 @@ class MusicnnEmbedder:
     With ``trim_silence`` the trailing silence of a patch (a short one-shot's zero-padding) is left
     out of the computation: the network pools over time, so it accepts any length, and a 0.5 s kick
     then costs a third of a 3 s patch. The head must have been trained the same way (its metadata
-    says so). With a ``branch`` (a head's fine-tuned tag branch, see :attr:`Head.branch`), :meth:`embed`
-    also returns the branch's embeddings, from the same front-end pass. The network is built once per
-    process and branch (thread-safe), compiled with ``tf.function`` for any length, and called in small batches.
+    says so). ``model`` picks the network (:data:`~drumsamp_models.musicnn.MODELS`; MTT_musicnn, the design's
+    base, by default). With a ``branch`` (a head's fine-tuned tag branch, see :attr:`Head.branch`) and/or
+    ``extra`` models (a head's second frozen embeddings, see :attr:`Head.extra_embeddings`), :meth:`embed` also returns
+    the head's input. The networks are built once per process and configuration (thread-safe), compiled with
+    ``tf.function`` for any length, and called in small batches.
     """
 
     _lock = threading.Lock()
-    _fns: ClassVar[dict[str | None, Any]] = {}
+    _fns: ClassVar[dict[tuple[str, str | None, tuple[str, ...]], Any]] = {}
 
     def __init__(
         self,
         batch_size: int = DEFAULT_BATCH_SIZE,
         trim_silence: bool = False,
         branch: Mapping[str, Sequence[np.ndarray]] | None = None,
+        model: str = "MTT_musicnn",
+        extra: Sequence[str] = (),
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self.trim_silence = trim_silence
         self.branch = branch
-        self._branch_key = branch_fingerprint(branch) if branch is not None else None
+        self.model = model
+        self.extra = tuple(extra)
+        self._key = (model, branch_fingerprint(branch) if branch is not None else None, self.extra)
+
+    @property
+    def width(self) -> int:
+        """Columns of the networks' joint output: the embedding, the branch's, then each extra model's."""
+        return EMBEDDING_DIM * (1 + (self.branch is not None) + len(self.extra))
 
     def _network(self) -> Any:
-        """A compiled function (batch, frames, 96) → (batch, 200) embeddings, or with a branch → (batch, 400):
-        the embeddings, then the branch's; shared by every embedder of the same branch."""
+        """A compiled function (batch, frames, 96) → (batch, :attr:`width`): the embeddings, then the branch's,
+        then each extra model's; shared by every embedder of the same configuration."""
         with self._lock:
-            if self._branch_key not in self._fns:
+            if self._key not in self._fns:
                 from ._stderr import silenced_stderr
 
                 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -315,23 +333,26 @@ class MusicnnEmbedder:
 
                     from .musicnn import load_musicnn, load_musicnn_with_branch
 
-                model = load_musicnn(None) if self.branch is None else load_musicnn_with_branch(self.branch)
-                both = self.branch is not None
+                main = (
+                    load_musicnn(None, self.model) if self.branch is None else load_musicnn_with_branch(self.branch)
+                )
+                extras = [load_musicnn(None, name) for name in self.extra]
+                outputs = ["embedding"] + (["tag_embedding"] if self.branch is not None else [])
 
                 @tf.function(input_signature=[tf.TensorSpec((None, None, features.MUSICNN_N_MELS), tf.float32)])
                 def embed(x: Any) -> Any:
-                    out = model(x, training=False)
-                    return tf.concat([out["embedding"], out["tag_embedding"]], axis=1) if both else out["embedding"]
+                    out = main(x, training=False)
+                    parts = [out[name] for name in outputs] + [m(x, training=False)["embedding"] for m in extras]
+                    return tf.concat(parts, axis=1) if len(parts) > 1 else parts[0]
 
-                self._fns[self._branch_key] = embed
-            return self._fns[self._branch_key]
+                self._fns[self._key] = embed
+            return self._fns[self._key]
 
     def _run(self, patches: np.ndarray) -> np.ndarray:
         patches = np.asarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[2] != features.MUSICNN_N_MELS or patches.shape[1] < 1:
             raise ValueError(f"expected patches of shape (n, frames, 96), got {patches.shape}")
-        width = EMBEDDING_DIM * (2 if self.branch is not None else 1)
-        out = np.zeros((len(patches), width), dtype=np.float32)
+        out = np.zeros((len(patches), self.width), dtype=np.float32)
         if not len(patches):
             return out
         lengths = (
@@ -352,8 +373,8 @@ class MusicnnEmbedder:
         return self._run(patches)[:, :EMBEDDING_DIM]
 
     def embed(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every patch's frozen embedding (n, 200) and the head's input embedding (n, 200): the branch's, or
-        without a branch the frozen one again."""
+        """Every patch's frozen embedding (n, 200) and the head's input embedding: the branch's (or, without a
+        branch, the frozen one again) followed by the extra models' embeddings."""
         out = self._run(patches)
         return out[:, :EMBEDDING_DIM], out[:, EMBEDDING_DIM:] if self.branch is not None else out
 
@@ -431,7 +452,9 @@ class Tagger:
         self.batch_size = batch_size
         self.max_duration = max_duration
         trim = bool(self.head.meta.get("trim_silence", False))
-        self.embedder = MusicnnEmbedder(batch_size, trim_silence=trim, branch=self.head.branch)
+        self.embedder = MusicnnEmbedder(
+            batch_size, trim_silence=trim, branch=self.head.branch, extra=self.head.extra_embeddings
+        )
         self.front_end = features.FrontEnd.from_meta(self.head.meta)
 
     def load_patches(self, path: str | os.PathLike[str]) -> np.ndarray:
