@@ -451,3 +451,5 @@ def test_extra_embedding_training_and_tagging_cli(tmp_path: Path, capsys: pytest
 
     with pytest.raises(SystemExit, match="frozen recipe"):
         train_tagger.main([*args, "--finetune-epochs", "1"])
+    with pytest.raises(ValueError, match="fine-tuned from MTT_musicnn"):
+        MusicnnEmbedder(model="MSD_musicnn", branch={"embedding": []})

@@ -109,9 +109,10 @@ def branch_fingerprint(branch: Mapping[str, Sequence[np.ndarray]]) -> str:
 class Head:
     """The trained classification head, as plain arrays: Dense(200, ReLU) then Dense(n classes, softmax).
 
-    Its input is each patch's 200-d embedding; a head with ``desc_center``/``desc_scale`` (tagger 0.8 on)
-    also takes the sound's 36 :mod:`~drumsamp_models.descriptors`, scaled as ``(d - desc_center) /
-    desc_scale`` and appended to every patch's embedding. (The Dropout layer before the first Dense layer
+    Its input is each patch's 200-d embedding (followed by those of :attr:`extra_embeddings`' models, if any); a
+    head with ``desc_center``/``desc_scale`` (tagger 0.8 on) also takes the sound's 36
+    :mod:`~drumsamp_models.descriptors`, scaled as ``(d - desc_center) / desc_scale`` and appended to every patch's
+    embedding. (The Dropout layer before the first Dense layer
     only acts during training.)
     """
 
@@ -308,6 +309,8 @@ class MusicnnEmbedder:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if branch is not None and model != "MTT_musicnn":
+            raise ValueError("a tag branch is fine-tuned from MTT_musicnn: it cannot run on another model")
         self.batch_size = batch_size
         self.trim_silence = trim_silence
         self.branch = branch
@@ -333,9 +336,7 @@ class MusicnnEmbedder:
 
                     from .musicnn import load_musicnn, load_musicnn_with_branch
 
-                main = (
-                    load_musicnn(None, self.model) if self.branch is None else load_musicnn_with_branch(self.branch)
-                )
+                main = load_musicnn(None, self.model) if self.branch is None else load_musicnn_with_branch(self.branch)
                 extras = [load_musicnn(None, name) for name in self.extra]
                 outputs = ["embedding"] + (["tag_embedding"] if self.branch is not None else [])
 
