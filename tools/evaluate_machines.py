@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -53,14 +53,16 @@ def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> st
     return "\n".join(lines)
 
 
-def _recipe(args: argparse.Namespace, meta: dict) -> argparse.Namespace:
-    """``tools.train_tagger``'s options of the recipe a head was trained with (its metadata)."""
+def _recipe(args: argparse.Namespace, meta: dict, seed: int | None = None) -> argparse.Namespace:
+    """``tools.train_tagger``'s options of the recipe a head was trained with (its metadata; ``seed`` replaces its
+    seed)."""
     from tools.train_tagger import build_parser
 
     front = FrontEnd.from_meta(meta)
+    seed = meta.get("seed", 0) if seed is None else seed
     options = [
         *("--out", "-", "--augment", str(meta.get("augment", 4)), "--epochs", str(meta.get("epochs", 100))),
-        *("--lr", str(meta.get("learning_rate", 3e-4)), "--seed", str(meta.get("seed", 0))),
+        *("--lr", str(meta.get("learning_rate", 3e-4)), "--seed", str(seed)),
         *("--smoothing", str(meta.get("smoothing", 0.1)), "--dropout", str(meta.get("dropout", 0.5))),
         *("--unknown-share", str(meta.get("unknown_share", 1.0)), "--eq", str(meta.get("eq", 0.0))),
         *("--group-balance", str(meta.get("group_balance", 0.0)), "--trainer", str(meta.get("trainer", "keras"))),
@@ -78,6 +80,25 @@ def _recipe(args: argparse.Namespace, meta: dict) -> argparse.Namespace:
     return build_parser().parse_args(options)
 
 
+def _machine_folds(
+    rows: Sequence[Row], likelihoods: Callable[[str, np.ndarray], np.ndarray]
+) -> tuple[list[str], list[str], list[str]]:
+    """Leave-one-machine-out over the drum machines among ``rows``: ``likelihoods(machine, held)`` gives the class
+    likelihoods of its drums (``held``, indices into ``rows``) by a model trained without it. Returns the drums'
+    truths, predictions and machines."""
+    truth: list[str] = []
+    pred: list[str] = []
+    machines: list[str] = []
+    for group in sorted({r.group for r in rows if r.group in DRUM_MACHINE_GROUPS}):
+        held = np.array([i for i, r in enumerate(rows) if r.group == group and r.label != UNKNOWN])
+        fold_truth = [rows[i].label for i in held]
+        fold_pred = [CLASSES[k] for k in likelihoods(group, held).argmax(axis=1)]
+        truth, pred, machines = truth + fold_truth, pred + fold_pred, machines + [group] * len(held)
+        acc = np.mean(np.array(fold_truth) == fold_pred)
+        print(f"fold {group}: {len(held)} drums, accuracy {acc:.3f}", flush=True)
+    return truth, pred, machines
+
+
 def _cv_from_training(
     args: argparse.Namespace, head: Head, rows: list[Row], seed: int | None = None
 ) -> tuple[list[str], list[str], list[str]]:
@@ -86,9 +107,7 @@ def _cv_from_training(
     from tools.train_tagger import _fit, descriptor_scaling, widen
 
     meta = head.meta
-    train_args = _recipe(args, meta)
-    if seed is not None:
-        train_args.seed = seed
+    train_args = _recipe(args, meta, seed)
     front = FrontEnd.from_meta(meta).as_meta()
     trim = bool(meta.get("trim_silence", True))
     extra = head.extra_embeddings
@@ -103,20 +122,13 @@ def _cv_from_training(
     scaling = descriptor_scaling(train_args, clean_desc)
     all_emb = widen(all_emb, row_descriptors(all_rows, args.cache), scaling)
     clean_emb = widen(clean_emb, clean_desc, scaling)
-    truth: list[str] = []
-    pred: list[str] = []
-    machines: list[str] = []
-    for group in sorted({r.group for r in clean_rows if r.group in DRUM_MACHINE_GROUPS}):
+
+    def likelihoods(group: str, held: np.ndarray) -> np.ndarray:
         train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
-        held = [i for i, r in enumerate(clean_rows) if r.group == group and r.label != UNKNOWN]
         fit = _fit(train_args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
-        lik = file_likelihoods(fit.head, [clean_emb[i] for i in held])
-        truth += [clean_rows[i].label for i in held]
-        pred += [CLASSES[k] for k in lik.argmax(axis=1)]
-        machines += [group] * len(held)
-        acc = np.mean(np.array(truth[-len(held) :]) == pred[-len(held) :])
-        print(f"fold {group}: {len(held)} drums, accuracy {acc:.3f}", flush=True)
-    return truth, pred, machines
+        return file_likelihoods(fit.head, [clean_emb[i] for i in held])
+
+    return _machine_folds(clean_rows, likelihoods)
 
 
 def _cv_branch(
@@ -127,27 +139,18 @@ def _cv_branch(
     (:mod:`tools.tag_branch`)."""
     from tools.train_tagger import branch_data, fit_branch
 
-    train_args = _recipe(args, head.meta)
-    if seed is not None:
-        train_args.seed = seed
+    train_args = _recipe(args, head.meta, seed)
     front = FrontEnd.from_meta(head.meta).as_meta()
     _, clean_rows = patch_embeddings(rows, args.cache, 0, 0, "clean", trim_silence=True, **front)
     data, _, _ = branch_data(train_args, clean_rows)
     labels, groups = [r.label for r in clean_rows], [r.group for r in clean_rows]
-    truth: list[str] = []
-    pred: list[str] = []
-    machines: list[str] = []
-    for group in sorted({g for g in groups if g in DRUM_MACHINE_GROUPS}):
+
+    def likelihoods(group: str, held: np.ndarray) -> np.ndarray:
         train = np.array([i for i, g in enumerate(groups) if g != group])
-        held = np.array([i for i, g in enumerate(groups) if g == group and labels[i] != UNKNOWN])
-        branch = fit_branch(train_args, data, train, labels, groups, train_args.seed)
-        lik = branch.likelihoods(data, held)
-        truth += [labels[i] for i in held]
-        pred += [CLASSES[int(np.argmax(lik[int(i)]))] for i in held]
-        machines += [group] * len(held)
-        acc = np.mean(np.array(truth[-len(held) :]) == pred[-len(held) :])
-        print(f"fold {group}: {len(held)} drums, accuracy {acc:.3f}", flush=True)
-    return truth, pred, machines
+        lik = fit_branch(train_args, data, train, labels, groups, train_args.seed).likelihoods(data, held)
+        return np.stack([lik[int(i)] for i in held])
+
+    return _machine_folds(clean_rows, likelihoods)
 
 
 def _cv_from_file(path: str) -> tuple[list[str], list[str], list[str]]:
@@ -179,8 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cv_truth, cv_pred, cv_groups = _cv_from_file(args.cv)
     else:
         cv_truth, cv_pred, cv_groups = [], [], []
+        run = _cv_branch if head.branch is not None else _cv_from_training
         for seed in args.seeds or [None]:
-            run = _cv_branch if head.branch is not None else _cv_from_training
             truth, pred, groups = run(args, head, train_val, seed)
             cv_truth, cv_pred, cv_groups = cv_truth + truth, cv_pred + pred, cv_groups + groups
             t, p = np.array(truth), np.array(pred)
