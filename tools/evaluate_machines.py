@@ -31,6 +31,11 @@ from tools.evaluate_tagger import file_likelihoods
 from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
 
 
+def toms_found(truth: np.ndarray, pred: np.ndarray) -> str:
+    """How many of the toms were tagged Tom: "n of m"."""
+    return f"{int(np.sum(pred[truth == 'Tom'] == 'Tom'))} of {int(np.sum(truth == 'Tom'))}"
+
+
 def confusion_report(name: str, truth: Sequence[str], pred: Sequence[str]) -> str:
     """Accuracy, Tom recall and the confusion matrix (Markdown) of closed-set predictions."""
     t, p = np.asarray(truth), np.asarray(pred)
@@ -187,10 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             truth, pred, groups = run(args, head, train_val, seed)
             cv_truth, cv_pred, cv_groups = cv_truth + truth, cv_pred + pred, cv_groups + groups
             t, p = np.array(truth), np.array(pred)
-            per_seed.append(
-                f"- seed {seed}: accuracy {np.mean(t == p):.3f}, toms → Tom "
-                f"{int(np.sum(p[t == 'Tom'] == 'Tom'))} of {int(np.sum(t == 'Tom'))}"
-            )
+            per_seed.append(f"- seed {seed}: accuracy {np.mean(t == p):.3f}, toms → Tom {toms_found(t, p)}")
     if not cv_truth:
         print("error: no drum-machine sounds in train + val (is the drum-machines folder there?)", file=sys.stderr)
         return 2
@@ -221,8 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print("\n| machine (held out) | drums | accuracy | toms → Tom |\n|---|---:|---:|---:|")
     for g, (t, p) in per.items():
-        toms = f"{int(np.sum(p[t == 'Tom'] == 'Tom'))} of {int(np.sum(t == 'Tom'))}"
-        print(f"| {g} | {len(t)} | {np.mean(t == p):.3f} | {toms} |")
+        print(f"| {g} | {len(t)} | {np.mean(t == p):.3f} | {toms_found(t, p)} |")
     if test_truth:
         n_test = len({r.group for r in kept})
         print("\n" + confusion_report(f"the {n_test} machines of the test split (shipped head)", test_truth, test_pred))
