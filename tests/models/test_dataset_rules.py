@@ -551,3 +551,41 @@ def test_near_copies_across_splits_stay_in_the_scarcer_split_only() -> None:
     assert [i.path for i in kept] == ["test_kick", "test_kick_2", "train_hat"]
     assert [(r[0], r[1]) for r in removed] == [("train_kick", "test_kick")]
     assert removed[0][2] == f"near copy (correlation >= {NEAR_COPY}) of a test sound" and not skipped
+
+
+def test_drumsynth_presets_are_rendered_by_lmms_labelled_and_one_train_group(tmp_path: Path) -> None:
+    import shutil
+
+    from drumsamp_models import audio
+    from tools.dataset.drumsynth import PRESETS, collect_drumsynth
+
+    presets = tmp_path / "drumsynth"
+    for name in ("tr808/Tom_hi", "tr808/Snr_snap", "misc_claps/clap", "magnetboy/Tone1"):
+        (presets / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PRESETS / f"{name}.ds", presets / f"{name}.ds")
+    ctx = Context(out=tmp_path / "out", log=lambda _m: None)
+
+    got = collect_drumsynth(ctx, root=presets)
+    labels = {i.name: (i.label, i.subclass, i.role) for i in got.items}
+    assert labels == {
+        "Tom_hi": ("Tom", "tom_high", "positive"),
+        "Snr_snap": ("Snare", "snare", "positive"),  # the 808 snare with "snappy" up, not a finger snap
+        "clap": ("Snare", "clap", "positive"),
+    }
+    assert [Path(where).name for where, why in got.skipped] == ["Tone1.ds"]
+    tom = next(i for i in got.items if i.name == "Tom_hi")
+    assert {group_of(i.kit) for i in got.items} == {"DrumSynth"} and GROUP_SPLIT["DrumSynth"] == "train"
+    # a real render: the TR-808 high tom's body sits near 180 Hz and dies within half a second
+    y = audio.load(tom.path, sr=SR)
+    assert 0.1 < len(y) / SR < 0.5
+    spectrum = np.abs(np.fft.rfft(y[: SR // 10] * np.hanning(SR // 10)))
+    assert 150 < np.argmax(spectrum) * 10 < 220
+
+    # renders already there are reused, not redone
+    stamp = Path(tom.path).stat().st_mtime_ns
+    again = collect_drumsynth(ctx, root=presets)
+    assert [i.path for i in again.items] == [i.path for i in got.items]
+    assert Path(tom.path).stat().st_mtime_ns == stamp
+
+    missing = collect_drumsynth(ctx, root=tmp_path / "not-installed")
+    assert not missing.items and missing.skipped[0][1] == "lmms-common not installed"
