@@ -349,6 +349,17 @@ def test_training_and_evaluation_cli_smoke(tmp_path: Path, capsys: pytest.Captur
     assert "sounds: 5 drums, 1 non-drum" in printed and "Confusion matrix" in printed
     assert f"With the non-drum gate (Unknown threshold {gate.head_threshold:.2f}, gate threshold" in printed
 
+    # The head's recipe refitted on all of train + val once per seed, tagging the test split: the same seed gives
+    # the same head, and the figures are the fitted heads' closed-set figures.
+    from tools import evaluate_seeds
+
+    assert evaluate_seeds.main([*eval_args, "--seeds", "0", "0", "1"]) == 0
+    printed = capsys.readouterr().out
+    rows = re.findall(r"^\| (\d) \| test \| 5 \| ([\d.]+) \| ([\d.]+) \| (\d) of 1 \|$", printed, re.MULTILINE)
+    assert [r[0] for r in rows] == ["0", "0", "1"] and rows[0] == rows[1]
+    mean = np.mean([float(r[1]) for r in rows])
+    assert f"- test: accuracy **{mean:.3f}**" in printed and "test machines" not in printed  # no machine here
+
 
 def test_tag_branch_training_and_evaluation_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """0.9's recipe end to end on generated sounds: MusiCNN's upper layers fine-tuned with the head by grouped
@@ -366,6 +377,10 @@ def test_tag_branch_training_and_evaluation_cli(tmp_path: Path, capsys: pytest.C
     assert "Sub-classes, grouped 2-fold" in printed and "grouped 2-fold, with the non-drum gate" in printed
     head = Head.load(head_path)
     assert head.branch is not None and head.uses_descriptors and head.sub is not None
+    from tools import evaluate_seeds
+
+    with pytest.raises(SystemExit):  # refitting a branch per seed is tools.evaluate_machines' job
+        evaluate_seeds.main(["--manifest", str(manifest), "--cache", str(tmp_path / "cache"), "--head", str(head_path)])
     assert head.meta["finetune_epochs"] == 2 and head.meta["cv_folds"] == 2 and head.meta["train_sounds"] == 24
     with np.load(cv_path) as cv:
         assert cv["likelihoods"].shape == (24, len(CLASSES))
