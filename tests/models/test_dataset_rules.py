@@ -557,6 +557,7 @@ def test_drumsynth_presets_are_rendered_by_lmms_labelled_and_one_train_group(tmp
     import shutil
 
     from drumsamp_models import audio
+    from tools.dataset.build import claps_are_snares
     from tools.dataset.drumsynth import PRESETS, collect_drumsynth
 
     presets = tmp_path / "drumsynth"
@@ -566,6 +567,7 @@ def test_drumsynth_presets_are_rendered_by_lmms_labelled_and_one_train_group(tmp
     ctx = Context(out=tmp_path / "out", log=lambda _m: None)
 
     got = collect_drumsynth(ctx, root=presets)
+    claps_are_snares(got.items)  # as the builder does for every source
     labels = {i.name: (i.label, i.subclass, i.role) for i in got.items}
     assert labels == {
         "Tom_hi": ("Tom", "tom_high", "positive"),

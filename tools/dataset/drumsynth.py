@@ -23,14 +23,15 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import soundfile as sf
 
+from . import render as rendering
 from .manifest import Item
-from .rules import UNKNOWN, classify
-from .sources import Collected, Context
+from .rules import Label, classify
+from .sources import Collected, Context, _role
 
 PRESETS = Path("/usr/share/lmms/samples/drumsynth")
 BASE_KEY = 57
 """The instrument's base note: a note of this key plays the preset as rendered."""
-OVERRIDES = {"tr808/Snr_snap": ("Snare", "snare")}
+OVERRIDES = {"tr808/Snr_snap": Label("Snare", "snare")}
 """Presets whose name rule misleads: the TR-808's snare with its "snappy" raised is a snare, not a finger snap."""
 
 _PROJECT = """<?xml version="1.0"?>
@@ -53,19 +54,14 @@ _PROJECT = """<?xml version="1.0"?>
 """
 
 
-def label_of(preset: Path) -> tuple[str, str] | None:
-    """(label, subclass) of a preset from its folder and file name, or None when the name says nothing."""
-    override = OVERRIDES.get(f"{preset.parent.name}/{preset.stem}")
-    if override:
-        return override
-    found = classify(preset.stem)
-    if found is None:
-        return None
-    return ("Snare", "clap") if found.subclass == "clap" else (found.label, found.subclass)
+def label_of(preset: Path) -> Label | None:
+    """The label of a preset from its folder and file name, or None when the name says nothing (claps are
+    non-drums here, as in every source: the builder's ``claps_are_snares`` makes them Snares)."""
+    return OVERRIDES.get(f"{preset.parent.name}/{preset.stem}") or classify(preset.stem)
 
 
 def render(preset: Path, key: int, attempts: int = 3) -> tuple[np.ndarray, int]:
-    """The preset played once at ``key`` by LMMS (mono, trailing silence below -60 dB of the peak cut)."""
+    """The preset played once at ``key`` by LMMS (mono, silence cut as in every render: ``render.trim``)."""
     with tempfile.TemporaryDirectory() as tmp:
         project, wav = Path(tmp) / "p.mmp", Path(tmp) / "o.wav"
         project.write_text(_PROJECT.format(base=BASE_KEY, key=key, src=quoteattr(str(preset))))
@@ -78,11 +74,10 @@ def render(preset: Path, key: int, attempts: int = 3) -> tuple[np.ndarray, int]:
         else:
             raise RuntimeError(f"{preset}: LMMS failed to render it (exit status {done.returncode})")
         audio, rate = sf.read(wav, dtype="float32")
-    audio = audio.mean(axis=1) if audio.ndim == 2 else audio
-    loud = np.flatnonzero(np.abs(audio) > 1e-3 * np.abs(audio).max()) if audio.size else np.zeros(0, int)
-    if not loud.size:
+    trimmed = rendering.trim(audio.mean(axis=1) if audio.ndim == 2 else audio, rate)
+    if trimmed is None:
         raise RuntimeError(f"{preset}: LMMS rendered silence")
-    return audio[: loud[-1] + 1], rate
+    return trimmed, rate
 
 
 def collect_drumsynth(
@@ -97,7 +92,7 @@ def collect_drumsynth(
     if shutil.which("lmms") is None:
         res.skipped.append((str(root), "lmms not installed (apt-get install lmms) to render the DrumSynth presets"))
         return res
-    todo: list[tuple[Path, int, tuple[str, str], Path]] = []
+    todo: list[tuple[Path, int, Label, Path]] = []
     for preset in sorted(root.glob("*/*.ds")):
         label = label_of(preset)
         if label is None:
@@ -108,7 +103,7 @@ def collect_drumsynth(
                 (preset, key, label, ctx.audio / "drumsynth" / preset.parent.name / f"{preset.stem}_k{key}.wav")
             )
 
-    def one(job: tuple[Path, int, tuple[str, str], Path]) -> str | None:
+    def one(job: tuple[Path, int, Label, Path]) -> str | None:
         preset, key, _, path = job
         if path.exists():
             return None
@@ -116,28 +111,27 @@ def collect_drumsynth(
             audio, rate = render(preset, key)
         except RuntimeError as err:
             return str(err)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, audio, rate, subtype="FLOAT")
+        rendering.write_wav(path, audio, rate)
         return None
 
     with ThreadPoolExecutor(jobs) as pool:
         failures = list(pool.map(one, todo))
-    for (preset, key, (label, subclass), path), failure in zip(todo, failures, strict=True):
+    for (preset, key, label, path), failure in zip(todo, failures, strict=True):
         if failure:
             res.skipped.append((str(preset), failure))
             continue
         res.items.append(
             Item(
                 path=str(path),
-                label=label,
-                subclass=subclass,
+                label=label.label,
+                subclass=label.subclass,
                 kit_type="electronic",
                 source="lmms-drumsynth",
                 kit=f"DrumSynth {preset.parent.name}",
                 licence="GPL-2+",
                 origin=f"lmms/samples/drumsynth/{preset.parent.name}/{preset.name}@{key}",
                 name=preset.stem,
-                role="positive" if label != UNKNOWN else "hard_negative",
+                role=_role(label),
             )
         )
     ctx.log(f"DrumSynth: {len(res.items)} presets rendered by LMMS")
