@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -104,36 +105,64 @@ def _machine_folds(
     return truth, pred, machines
 
 
+class RecipeInputs(NamedTuple):
+    """A frozen-network recipe's head inputs for some rows: ``emb`` / ``rows`` to train on (augmented as the recipe
+    says), ``clean_emb`` / ``clean_rows`` unaugmented, each widened with the descriptors scaled as the recipe says
+    (fitted on the clean rows); ``embed(other_rows, name)`` gives other rows' inputs, alike, and the rows kept."""
+
+    emb: list[np.ndarray]
+    rows: list[Row]
+    clean_emb: list[np.ndarray]
+    clean_rows: list[Row]
+    embed: Callable[[Sequence[Row], str], tuple[list[np.ndarray], list[Row]]]
+
+
+def recipe_inputs(
+    args: argparse.Namespace, head: Head, train_args: argparse.Namespace, rows: list[Row]
+) -> RecipeInputs:
+    """The head inputs that ``train_args`` (a recipe of ``head``, from :func:`_recipe`) trains on for ``rows``,
+    with the head's front end, silence trimming and extra embeddings."""
+    from tools.train_tagger import descriptor_scaling, widen
+
+    front = FrontEnd.from_meta(head.meta).as_meta()
+    kw = {"trim_silence": bool(head.meta.get("trim_silence", True)), "extra": head.extra_embeddings, **front}
+    seed = train_args.seed
+    all_emb, all_rows = patch_embeddings(
+        rows, args.cache, train_args.augment, seed, "train+val", eq=train_args.eq, **kw
+    )
+    clean_emb, clean_rows = patch_embeddings(rows, args.cache, 0, seed, "clean", **kw)
+    clean_desc = row_descriptors(clean_rows, args.cache)
+    scaling = descriptor_scaling(train_args, clean_desc)
+
+    def embed(other: Sequence[Row], name: str) -> tuple[list[np.ndarray], list[Row]]:
+        emb, kept = patch_embeddings(other, args.cache, 0, seed, name, **kw)
+        return widen(emb, row_descriptors(kept, args.cache), scaling), kept
+
+    return RecipeInputs(
+        widen(all_emb, row_descriptors(all_rows, args.cache), scaling),
+        all_rows,
+        widen(clean_emb, clean_desc, scaling),
+        clean_rows,
+        embed,
+    )
+
+
 def _cv_from_training(
     args: argparse.Namespace, head: Head, rows: list[Row], seed: int | None = None
 ) -> tuple[list[str], list[str], list[str]]:
     """Leave-one-machine-out with the training CLI's recipe (the shipped head's metadata; ``seed`` replaces its
     seed)."""
-    from tools.train_tagger import _fit, descriptor_scaling, widen
+    from tools.train_tagger import _fit
 
-    meta = head.meta
-    train_args = _recipe(args, meta, seed)
-    front = FrontEnd.from_meta(meta).as_meta()
-    trim = bool(meta.get("trim_silence", True))
-    extra = head.extra_embeddings
-    all_emb, all_rows = patch_embeddings(
-        rows, args.cache, train_args.augment, train_args.seed, "train+val", trim_silence=trim, eq=train_args.eq,
-        extra=extra, **front
-    )  # fmt: skip
-    clean_emb, clean_rows = patch_embeddings(
-        rows, args.cache, 0, train_args.seed, "clean", trim_silence=trim, extra=extra, **front
-    )
-    clean_desc = row_descriptors(clean_rows, args.cache)
-    scaling = descriptor_scaling(train_args, clean_desc)
-    all_emb = widen(all_emb, row_descriptors(all_rows, args.cache), scaling)
-    clean_emb = widen(clean_emb, clean_desc, scaling)
+    train_args = _recipe(args, head.meta, seed)
+    data = recipe_inputs(args, head, train_args, rows)
 
     def likelihoods(group: str, held: np.ndarray) -> np.ndarray:
-        train_idx = [i for i, r in enumerate(all_rows) if r.group != group]
-        fit = _fit(train_args, [all_emb[i] for i in train_idx], [all_rows[i] for i in train_idx])
-        return file_likelihoods(fit.head, [clean_emb[i] for i in held])
+        train_idx = [i for i, r in enumerate(data.rows) if r.group != group]
+        fit = _fit(train_args, [data.emb[i] for i in train_idx], [data.rows[i] for i in train_idx])
+        return file_likelihoods(fit.head, [data.clean_emb[i] for i in held])
 
-    return _machine_folds(clean_rows, likelihoods)
+    return _machine_folds(data.clean_rows, likelihoods)
 
 
 def _cv_branch(

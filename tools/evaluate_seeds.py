@@ -18,12 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from drumsamp_models.features import FrontEnd
 from drumsamp_models.tagger import CLASSES, UNKNOWN, Head
 from tools.dataset.split import DRUM_MACHINE_GROUPS
-from tools.evaluate_machines import _recipe
+from tools.evaluate_machines import _recipe, recipe_inputs
 from tools.evaluate_tagger import file_likelihoods
-from tools.tagger_data import Row, patch_embeddings, read_manifest, row_descriptors
+from tools.tagger_data import Row, read_manifest
 
 
 def scores(truth: Sequence[str], pred: Sequence[str]) -> tuple[float, float, int, int]:
@@ -42,13 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--independent", help="manifest of the reserved set (split 'independent'), also tagged")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args(argv)
-    from tools.train_tagger import _fit, descriptor_scaling, widen
+    from tools.train_tagger import _fit
 
     head = Head.load(args.head) if args.head else Head.shipped()
     if head.branch is not None:
         parser.error("a head with a tag branch is judged by tools.evaluate_machines --seeds (frozen recipes only)")
-    front = FrontEnd.from_meta(head.meta).as_meta()
-    trim, extra = bool(head.meta.get("trim_silence", True)), head.extra_embeddings
     rows = read_manifest(args.manifest)
     train_val = [r for r in rows if r.split in ("train", "val")]
     sets: dict[str, list[Row]] = {"test": [r for r in rows if r.split == "test" and r.label != UNKNOWN]}
@@ -62,27 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     table: dict[str, list[tuple[float, float, int, int]]] = {}
     for seed in args.seeds:
         train_args = _recipe(args, head.meta, seed)
-        emb, kept = patch_embeddings(
-            train_val, args.cache, train_args.augment, seed, "train+val", trim_silence=trim, eq=train_args.eq,
-            extra=extra, **front
-        )  # fmt: skip
-        clean = patch_embeddings(train_val, args.cache, 0, seed, "clean", trim_silence=trim, extra=extra, **front)[1]
-        scaling = descriptor_scaling(train_args, row_descriptors(clean, args.cache))
-        fitted = _fit(train_args, widen(emb, row_descriptors(kept, args.cache), scaling), kept).head
+        data = recipe_inputs(args, head, train_args, train_val)
+        fitted = _fit(train_args, data.emb, data.rows).head
         for name, chosen in sets.items():
-            e, k = patch_embeddings(chosen, args.cache, 0, seed, name, trim_silence=trim, extra=extra, **front)
-            lik = file_likelihoods(fitted, widen(e, row_descriptors(k, args.cache), scaling))
-            truth, pred = [r.label for r in k], [CLASSES[i] for i in lik.argmax(axis=1)]
-            parts = {name: np.ones(len(k), bool)}
+            inputs, kept = data.embed(chosen, name)
+            truth = np.array([r.label for r in kept])
+            pred = np.array([CLASSES[i] for i in file_likelihoods(fitted, inputs).argmax(axis=1)])
+            parts = {name: np.ones(len(kept), bool)}
             if name == "test":
-                parts["test machines"] = np.array([r.group in DRUM_MACHINE_GROUPS for r in k])
+                parts["test machines"] = np.array([r.group in DRUM_MACHINE_GROUPS for r in kept])
             for part, mask in parts.items():
                 if not mask.any():
                     continue
-                got = scores(
-                    [t for t, m in zip(truth, mask, strict=True) if m],
-                    [p for p, m in zip(pred, mask, strict=True) if m],
-                )
+                got = scores(truth[mask], pred[mask])
                 table.setdefault(part, []).append(got)
                 print(
                     f"| {seed} | {part} | {int(mask.sum())} | {got[0]:.3f} | {got[1]:.3f} | {got[2]} of {got[3]} |",
